@@ -1,0 +1,66 @@
+"""Stream one AI-agent session as a Trio receive channel."""
+
+from ._errors import ErrorCategory as ErrorCategory
+from ._errors import ErrorCode as ErrorCode
+from ._errors import SessionError as SessionError
+from ._events import Event as Event
+from ._events import EventType as EventType
+from ._manager import RunResult as RunResult
+from ._manager import cancel_run as cancel_run
+from ._manager import run_once as run_once
+from ._models import Capability as Capability
+from ._models import CapabilityType as CapabilityType
+from ._models import Negotiation as Negotiation
+from ._models import Run as Run
+from ._models import RunStatus as RunStatus
+from ._models import Session as Session
+from ._models import SessionStatus as SessionStatus
+from ._models import negotiate_capabilities as negotiate_capabilities
+from ._ports import Emit as Emit
+from ._ports import ProviderAdapter as ProviderAdapter
+from ._ports import SessionStore as SessionStore
+from ._provider_error import normalize_provider_error as normalize_provider_error
+from ._redact import redact_text as redact_text
+from ._redact import redact_value as redact_value
+from ._transcript import Transcript as Transcript
+from ._transcript import TranscriptMessage as TranscriptMessage
+from .stores import InMemorySessionStore as InMemorySessionStore
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Capability",
+    "CapabilityType",
+    "Emit",
+    "ErrorCategory",
+    "ErrorCode",
+    "Event",
+    "EventType",
+    "InMemorySessionStore",
+    "Negotiation",
+    "ProviderAdapter",
+    "Run",
+    "RunResult",
+    "RunStatus",
+    "Session",
+    "SessionError",
+    "SessionStatus",
+    "SessionStore",
+    "Transcript",
+    "TranscriptMessage",
+    "cancel_run",
+    "negotiate_capabilities",
+    "normalize_provider_error",
+    "redact_text",
+    "redact_value",
+    "run_once",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("trio_stream_session."):
+        try:
+            _obj.__module__ = "trio_stream_session"
+        except (AttributeError, TypeError):
+            pass
+del _name, _obj

@@ -1,0 +1,69 @@
+"""Run cost in USD from token usage and the per-model price table (``_pricing.json``)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+__all__ = ["calculate_cost", "load_pricing"]
+
+
+@functools.cache
+def load_pricing() -> Mapping[str, Any]:
+    """The packaged price table: ``{provider: {"default": rates, "models": {name: rates}}}``."""
+    text = resources.files("trio_stream_session").joinpath("_pricing.json").read_text("utf-8")
+    table: dict[str, Any] = json.loads(text)
+    table.pop("_comment", None)
+    return table
+
+
+def _rates(provider: str, model: str | None, table: Mapping[str, Any]) -> Mapping[str, float] | None:
+    entry = table.get(provider)
+    if not isinstance(entry, Mapping):
+        return None
+    models = entry.get("models") or {}
+    if isinstance(model, str):
+        if model in models:
+            return models[model]  # type: ignore[no-any-return]
+        prefixes = [name for name in models if model.startswith(name)]
+        if prefixes:
+            return models[max(prefixes, key=len)]  # type: ignore[no-any-return]
+    return entry.get("default")
+
+
+def _tokens(usage: Mapping[str, Any], *keys: str) -> int:
+    for key in keys:
+        value = usage.get(key)
+        if not isinstance(value, bool) and isinstance(value, int | float) and value > 0:
+            return int(value)
+    return 0
+
+
+def calculate_cost(
+    usage: Mapping[str, Any],
+    provider: str,
+    model: str | None = None,
+    table: Mapping[str, Any] | None = None,
+) -> float | None:
+    """Cost of *usage* (``input_tokens``, ``output_tokens``, ``cache_read_input_tokens``,
+    ``cache_creation_input_tokens``) for *provider*/*model*, or None without rates.
+
+    >>> round(calculate_cost({"input_tokens": 1000, "output_tokens": 500}, "claude", "claude-opus-4-6"), 6)
+    0.0525
+    """
+    rates = _rates(provider, model, load_pricing() if table is None else table)
+    if not isinstance(rates, Mapping):
+        return None
+    input_rate = float(rates.get("input", 0.0))
+    cost = (
+        _tokens(usage, "input_tokens") * input_rate
+        + _tokens(usage, "output_tokens") * float(rates.get("output", 0.0))
+        + _tokens(usage, "cache_read_input_tokens", "cache_read_tokens")
+        * float(rates.get("cache_read", input_rate))
+        + _tokens(usage, "cache_creation_input_tokens", "cache_creation_tokens")
+        * float(rates.get("cache_creation", input_rate))
+    )
+    return cost

@@ -1,0 +1,577 @@
+"""``run_once``: one session, one run, every event persisted in order.
+
+Persisted order of a successful run (reference §2.7)::
+
+    session_created, session_started, message_sent*, <adapter events>,
+    session_completed
+
+A failed run ends ``..., run_failed, session_failed``; a cancelled one
+``..., run_cancelled, session_cancelled``; one ended by the stream's idle
+timeout ``..., run_timeout, session_failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import trio
+
+from ._cost import calculate_cost
+from ._errors import SessionError
+from ._events import _BY_VALUE, Event, EventType, shape_warnings, utc_now
+from ._input import check_input, input_messages
+from ._models import (
+    CapabilityType,
+    Run,
+    RunStatus,
+    Session,
+    SessionStatus,
+    add_token_usage,
+    negotiate_capabilities,
+)
+from ._ports import ProviderAdapter, SessionStore
+from ._provider_error import error_payload
+from ._redact import redact_value
+from ._transcript import build_transcript
+
+__all__ = ["RunResult", "cancel_run", "resolve_execute_timeout", "run_once"]
+
+logger = logging.getLogger("trio_stream_session")
+
+#: Seconds an adapter's ``execute`` may take when ``adapter_opts`` names no ``timeout``.
+EXECUTE_TIMEOUT: Final = 60.0
+#: Seconds added to the adapter's own timeout before the call is abandoned.
+EXECUTE_GRACE: Final = 5.0
+#: The cap for "unbounded" runs: one week.
+MAX_EXECUTE_TIMEOUT: Final = 7 * 86_400.0
+#: Seconds the shielded bookkeeping after a cancellation may take.
+SHUTDOWN_GRACE: Final = 5.0
+
+#: Event types whose data is scanned for secrets before it is stored.
+_REDACTED_TYPES: Final = frozenset(
+    {
+        EventType.ERROR_OCCURRED,
+        EventType.RUN_FAILED,
+        EventType.SESSION_FAILED,
+        EventType.TOOL_CALL_STARTED,
+        EventType.TOOL_CALL_COMPLETED,
+        EventType.TOOL_CALL_FAILED,
+        EventType.POLICY_VIOLATION,
+    }
+)
+_UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite"})
+_INTERRUPTION: Final = {
+    RunStatus.CANCELLED: (EventType.RUN_CANCELLED, SessionStatus.CANCELLED, EventType.SESSION_CANCELLED),
+    RunStatus.TIMEOUT: (EventType.RUN_TIMEOUT, SessionStatus.FAILED, EventType.SESSION_FAILED),
+}
+
+EventCallback = Callable[[Event], object]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """What :func:`run_once` returns after a successful run.
+
+    ``events`` is what the adapter returned in its result (the persisted
+    events are in the store); ``persistence_failures`` counts adapter events
+    the store failed to persist (they were still delivered).
+    """
+
+    output: Any
+    token_usage: Mapping[str, Any]
+    events: Sequence[Any]
+    session_id: str
+    run_id: str
+    cost_usd: float | None = None
+    persistence_failures: int = 0
+
+
+def resolve_execute_timeout(value: object) -> float:
+    """The adapter's run timeout in seconds from ``adapter_opts["timeout"]``.
+
+    A positive number (capped at one week), ``"unbounded"``/``"infinity"``/
+    ``math.inf`` (one week), or a numeric string; anything else is the
+    default of 60 s.
+    """
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _UNBOUNDED:
+            return MAX_EXECUTE_TIMEOUT
+        try:
+            value = float(text)
+        except ValueError:
+            return EXECUTE_TIMEOUT
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return min(float(value), MAX_EXECUTE_TIMEOUT)  # inf -> the cap; nan fails "> 0"
+    return EXECUTE_TIMEOUT
+
+
+def _check_store(store: object) -> SessionStore:
+    if not isinstance(store, SessionStore):
+        raise SessionError(
+            "validation_error", f"Unsupported store reference for run_once: {store!r}"
+        )
+    return store
+
+
+def _adapter_name(adapter: object) -> str:
+    name = getattr(adapter, "name", None)
+    if not callable(getattr(adapter, "execute", None)) or not isinstance(name, str) or not name:
+        raise SessionError(
+            "validation_error",
+            f"adapter must be a ProviderAdapter with a non-empty name and execute(), got {adapter!r}",
+        )
+    return name
+
+
+def _optional_mapping(name: str, value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SessionError("validation_error", f"{name} must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+class RunLifecycle:
+    """The state of one ``run_once`` call; :class:`StreamSession` watches it.
+
+    ``session``/``run`` are the latest records written; ``interrupted_status``
+    says how a cancellation is recorded (``cancelled`` unless the stream's
+    idle timeout set ``timeout``).
+    """
+
+    def __init__(
+        self,
+        store: SessionStore,
+        adapter: ProviderAdapter,
+        input: object,
+        *,
+        agent_id: str | None = None,
+        event_callback: EventCallback | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        adapter_opts: Mapping[str, Any] | None = None,
+        required_capabilities: Iterable[CapabilityType | str] | None = None,
+        optional_capabilities: Iterable[CapabilityType | str] | None = None,
+        continuation: object = False,
+        continuation_opts: Mapping[str, Any] | None = None,
+        shutdown_grace: float = SHUTDOWN_GRACE,
+    ) -> None:
+        self.store = _check_store(store)
+        self.adapter = adapter
+        self.provider = _adapter_name(adapter)
+        try:
+            self.input = check_input(input)
+        except TypeError as exc:
+            raise SessionError("validation_error", str(exc)) from None
+        self.agent_id = self.provider if agent_id is None else agent_id
+        self._callback = event_callback
+        self._metadata = _optional_mapping("metadata", metadata)
+        self._context = _optional_mapping("context", context)
+        self._tags = tuple(tags or ())
+        self._adapter_opts = _optional_mapping("adapter_opts", adapter_opts)
+        if "emit" in self._adapter_opts:
+            raise SessionError("validation_error", "adapter_opts must not contain 'emit'")
+        self._required = tuple(required_capabilities or ())
+        self._optional = tuple(optional_capabilities or ())
+        self._continuation = continuation
+        self._continuation_opts = _optional_mapping("continuation_opts", continuation_opts)
+        self._shutdown_grace = shutdown_grace
+        self._correlation_id: str | None = None
+        self.session: Session | None = None
+        self.run: Run | None = None
+        self.interrupted_status = RunStatus.CANCELLED
+        self.persistence_failures = 0
+        self._run_started: Mapping[str, Any] | None = None
+        self._reported_cost: float | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        return None if self.session is None else self.session.id
+
+    @property
+    def run_id(self) -> str | None:
+        return None if self.run is None else self.run.id
+
+    # -- the event path -------------------------------------------------------------
+
+    async def emit(self, raw: Mapping[str, Any]) -> Event:
+        """Normalise, persist and hand on one adapter event (the adapter's ``emit``)."""
+        run = self.run
+        assert run is not None, "emit() called outside execute()"
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"emit() takes an event mapping, got {type(raw).__name__}")
+        raw_type = raw.get("type")
+        event_type = _BY_VALUE.get(raw_type) if type(raw_type) is str else EventType.resolve(raw_type)
+        data = raw.get("data")
+        data = dict(data) if isinstance(data, Mapping) else {}
+        metadata = raw.get("metadata")
+        metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
+        if event_type is None:
+            event_type = EventType.ERROR_OCCURRED
+            if raw_type:
+                data["original_type"] = str(raw_type)
+        warnings = shape_warnings(event_type, data)
+        if warnings:
+            metadata["_validation_warnings"] = warnings
+        if event_type in _REDACTED_TYPES:
+            data = redact_value(data)
+        timestamp = raw.get("timestamp")
+        if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
+            timestamp = utc_now()
+        event = Event(
+            type=event_type,
+            timestamp=timestamp,
+            session_id=run.session_id,
+            run_id=run.id,
+            provider=self.provider,
+            correlation_id=self._correlation_id,
+            data=data,
+            metadata=metadata,
+        )
+        try:
+            stored = await self.store.append_event(event)
+        except Exception as exc:
+            self.persistence_failures += 1
+            logger.warning(
+                "Event persistence failed for run %s in session %s: %s", run.id, run.session_id, exc
+            )
+            stored = event
+        if event_type is EventType.RUN_STARTED and self._run_started is None:
+            self._run_started = data
+        elif event_type is EventType.RUN_COMPLETED and self._reported_cost is None:
+            cost = data.get("total_cost_usd")
+            if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
+                self._reported_cost = float(cost)
+        if self._callback is not None:
+            result = self._callback(stored)
+            if result is not None and hasattr(result, "__await__"):
+                await result
+        return stored
+
+    async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
+        assert self.session is not None
+        event = Event(
+            type=type,
+            session_id=self.session.id,
+            run_id=self.run.id if run and self.run is not None else None,
+            provider=self.provider,
+            correlation_id=self._correlation_id,
+            data=data,
+        )
+        return await self.store.append_event(event)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def execute(self) -> RunResult:
+        """Run the whole lifecycle; see :func:`run_once`."""
+        try:
+            return await self._execute()
+        except SessionError:
+            raise
+        except Exception as exc:
+            with trio.CancelScope(shield=True), trio.move_on_after(self._shutdown_grace):
+                await self._record_failure(
+                    SessionError("internal_error", f"{type(exc).__name__}: {exc}"), quiet=True
+                )
+            raise
+        except BaseException:
+            # Cancelled, KeyboardInterrupt, ...: record it, bounded and shielded.
+            with trio.CancelScope(shield=True), trio.move_on_after(self._shutdown_grace):
+                await self._record_interruption()
+            raise
+
+    async def _execute(self) -> RunResult:
+        store = self.store
+        metadata = {**self._metadata, "provider": self.provider}
+        correlation = metadata.get("correlation_id")
+        self._correlation_id = correlation if isinstance(correlation, str) else None
+        session = Session(
+            agent_id=self.agent_id, metadata=metadata, context=self._context, tags=self._tags
+        )
+        await store.save_session(session)
+        self.session = session
+        await self._append(EventType.SESSION_CREATED, {"provider": self.provider}, run=False)
+        await self._set_session_status(SessionStatus.ACTIVE)
+        await self._append(EventType.SESSION_STARTED, {}, run=False)
+
+        try:
+            await self._check_capabilities()
+        except SessionError as error:
+            await self._fail_session(error)
+            raise
+        run = Run(session_id=session.id, input=self.input)
+        await store.save_run(run)
+        self.run = run
+        run = run.with_status(RunStatus.RUNNING)
+        await store.save_run(run)
+        self.run = run
+
+        try:
+            adapter_session = await self._prepare_session()
+            for message in input_messages(self.input):
+                await self._append(EventType.MESSAGE_SENT, message, run=True)
+            result = await self._call_adapter(run, adapter_session)
+        except SessionError as error:
+            await self._record_failure(error)
+            raise
+        return await self._finish(result)
+
+    async def _check_capabilities(self) -> None:
+        if not self._required and not self._optional:
+            return
+        try:
+            capabilities = await self.adapter.capabilities()
+        except SessionError:
+            raise
+        except Exception as exc:
+            raise SessionError(
+                "provider_error", f"Provider capabilities call failed: {exc!r}"
+            ) from exc
+        negotiation = negotiate_capabilities(
+            capabilities, required=self._required, optional=self._optional
+        )
+        for warning in negotiation.warnings:
+            logger.info("%s", warning)
+
+    async def _prepare_session(self) -> Session:
+        """The session the adapter sees: with ``context["transcript"]`` on continuation."""
+        assert self.session is not None
+        mode = self._continuation
+        if mode is False or mode is None:
+            return self.session
+        if mode is True:
+            raise SessionError(
+                "validation_error",
+                "Boolean continuation is not supported. "
+                "Use continuation='auto', 'replay', 'native', or False.",
+            )
+        if mode == "native":
+            raise SessionError(
+                "invalid_operation",
+                "Native continuation is not available for this provider. "
+                "Use continuation='auto' to fall back to transcript replay.",
+            )
+        if mode not in ("auto", "replay"):
+            raise SessionError(
+                "validation_error",
+                f"Invalid continuation value: {mode!r}. Use 'auto', 'replay', 'native', or False.",
+            )
+        opts = self._continuation_opts
+        query = {k: opts[k] for k in ("run_id", "type", "since", "after", "before") if k in opts}
+        events = await self.store.get_events(self.session.id, **query)
+        transcript = build_transcript(
+            self.session.id,
+            events,
+            max_messages=opts.get("max_messages"),
+            max_chars=opts.get("max_chars"),
+            max_tokens_approx=opts.get("max_tokens_approx"),
+        )
+        return self.session.replace(context={**self.session.context, "transcript": transcript})
+
+    async def _call_adapter(self, run: Run, session: Session) -> Mapping[str, Any]:
+        opts = self._adapter_opts
+        timeout = resolve_execute_timeout(opts.get("timeout")) + EXECUTE_GRACE
+        details = {"operation": "execute", "adapter": repr(self.adapter), "timeout_s": timeout}
+        with trio.move_on_after(timeout) as scope:
+            try:
+                result = await self.adapter.execute(run, session, emit=self.emit, **opts)
+            except SessionError:
+                raise
+            except Exception as exc:
+                raise SessionError(
+                    "provider_error",
+                    f"Provider execute call failed: {exc!r}",
+                    details={**details, "exception": type(exc).__name__},
+                ) from exc
+        if scope.cancelled_caught:
+            raise SessionError(
+                "provider_timeout",
+                f"Provider execute call timed out after {timeout:g}s",
+                details=details,
+            )
+        if not isinstance(result, Mapping):
+            raise SessionError(
+                "provider_error",
+                f"Provider execute returned {type(result).__name__}; expected a mapping "
+                "with output, token_usage and events",
+                details=details,
+            )
+        return result
+
+    async def _finish(self, result: Mapping[str, Any]) -> RunResult:
+        assert self.session is not None and self.run is not None
+        token_usage = result.get("token_usage")
+        token_usage = dict(token_usage) if isinstance(token_usage, Mapping) else {}
+        events = result.get("events")
+        events = tuple(events) if isinstance(events, list | tuple) else ()
+        started = self._run_started or {}
+        provider_session_id = next(
+            (started[k] for k in ("provider_session_id", "session_id", "thread_id") if started.get(k)),
+            None,
+        )
+        model = started.get("model") if isinstance(started.get("model"), str) else None
+        provider_session = {
+            k: v for k, v in (("provider_session_id", provider_session_id), ("model", model)) if v
+        }
+        provider_metadata = {"provider": self.provider, **provider_session}
+        cost = self._reported_cost
+        if cost is None:
+            cost = calculate_cost(token_usage, self.provider, model)
+        run = self.run.with_status(
+            RunStatus.COMPLETED,
+            output=result.get("output"),
+            token_usage=add_token_usage(self.run.token_usage, token_usage),
+            provider=self.provider,
+            provider_metadata=provider_metadata,
+            metadata={**self.run.metadata, **provider_metadata},
+            cost_usd=cost,
+        )
+        session_metadata = {
+            k: v for k, v in self.session.metadata.items() if k not in ("provider_session_id", "model")
+        }
+        sessions = dict(session_metadata.get("provider_sessions") or {})
+        sessions[self.provider] = {**sessions.get(self.provider, {}), **provider_session}
+        session = self.session.replace(metadata={**session_metadata, "provider_sessions": sessions})
+        await self.store.flush(session, run)
+        self.session, self.run = session, run
+        await self._set_session_status(SessionStatus.COMPLETED)
+        await self._append(EventType.SESSION_COMPLETED, {}, run=False)
+        return RunResult(
+            output=run.output,
+            token_usage=token_usage,
+            events=events,
+            session_id=session.id,
+            run_id=run.id,
+            cost_usd=cost,
+            persistence_failures=self.persistence_failures,
+        )
+
+    async def _set_session_status(self, status: SessionStatus) -> None:
+        assert self.session is not None
+        current = await self.store.get_session(self.session.id)
+        session = current.with_status(status)
+        await self.store.save_session(session)
+        self.session = session
+
+    async def _fail_session(self, error: SessionError) -> None:
+        await self._set_session_status(SessionStatus.FAILED)
+        await self._append(
+            EventType.SESSION_FAILED, error_payload(error, fallback_provider=self.provider), run=False
+        )
+
+    async def _record_failure(self, error: SessionError, *, quiet: bool = False) -> None:
+        """Record *error* as ``run_failed`` + ``session_failed``. With *quiet*,
+        store failures are logged instead of raised (we are already failing)."""
+        try:
+            payload = error_payload(error, fallback_provider=self.provider)
+            if self.run is not None and not self.run.status.terminal:
+                error_map = {"code": error.code.value, "message": error.message}
+                error_map.update({k: v for k, v in payload.items() if k in ("provider_error", "details")})
+                run = self.run.with_status(RunStatus.FAILED, error=error_map)
+                await self.store.save_run(run)
+                self.run = run
+                await self._append(EventType.RUN_FAILED, payload, run=True)
+            if self.session is not None and not self.session.status.terminal:
+                await self._fail_session(error)
+        except Exception as exc:
+            if not quiet:
+                raise
+            logger.warning("could not record the failure of run %s: %s", self.run_id, exc)
+
+    async def _record_interruption(self) -> None:
+        """Record a cancelled (or timed-out) run and session; never raises."""
+        status = self.interrupted_status
+        run_event, session_status, session_event = _INTERRUPTION[status]
+        reason = "timeout" if status is RunStatus.TIMEOUT else "cancelled"
+        try:
+            if self.run is not None and not self.run.status.terminal:
+                run = self.run.with_status(status)
+                await self.store.save_run(run)
+                self.run = run
+                await self._append(run_event, {"reason": reason}, run=True)
+            if self.session is not None and not self.session.status.terminal:
+                await self._set_session_status(session_status)
+                data: dict[str, Any] = {"reason": reason}
+                if session_event is EventType.SESSION_FAILED:
+                    data = {"error_code": "timeout", "error_message": "the run timed out"}
+                await self._append(session_event, data, run=False)
+        except Exception as exc:
+            logger.warning("could not record the interruption of run %s: %s", self.run_id, exc)
+
+
+async def run_once(
+    store: SessionStore,
+    adapter: ProviderAdapter,
+    input: Mapping[str, Any] | str,
+    *,
+    agent_id: str | None = None,
+    event_callback: EventCallback | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+    tags: Iterable[str] | None = None,
+    adapter_opts: Mapping[str, Any] | None = None,
+    required_capabilities: Iterable[CapabilityType | str] | None = None,
+    optional_capabilities: Iterable[CapabilityType | str] | None = None,
+    continuation: object = False,
+    continuation_opts: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Create a session, run *adapter* once on *input*, and persist every event.
+
+    ``agent_id`` defaults to the adapter's name. ``event_callback`` (sync, or
+    async returning an awaitable) is called with every adapter event after it
+    is persisted; an exception it raises fails the run. ``adapter_opts`` are
+    passed to ``adapter.execute``; its ``timeout`` (seconds, default 60, or
+    ``"unbounded"``) plus a 5 s grace bounds the call (``provider_timeout``).
+    ``continuation="auto"``/``"replay"`` gives the adapter the session's
+    earlier conversation as ``session.context["transcript"]``.
+
+    Raises :class:`SessionError` after persisting ``run_failed`` and
+    ``session_failed``. If cancelled (or interrupted by ``KeyboardInterrupt``),
+    it records ``run_cancelled`` and ``session_cancelled`` in a shielded step
+    bounded to 5 s, then lets the cancellation propagate.
+    """
+    lifecycle = RunLifecycle(
+        store,
+        adapter,
+        input,
+        agent_id=agent_id,
+        event_callback=event_callback,
+        metadata=metadata,
+        context=context,
+        tags=tags,
+        adapter_opts=adapter_opts,
+        required_capabilities=required_capabilities,
+        optional_capabilities=optional_capabilities,
+        continuation=continuation,
+        continuation_opts=continuation_opts,
+    )
+    return await lifecycle.execute()
+
+
+async def cancel_run(store: SessionStore, adapter: ProviderAdapter, run_id: str) -> str:
+    """Ask *adapter* to cancel *run_id* (best effort), then record the run as
+    ``cancelled`` with a ``run_cancelled`` event. Returns *run_id*."""
+    run = await store.get_run(run_id)
+    try:
+        await adapter.cancel(run_id)
+    except Exception as exc:  # best effort: an unavailable adapter is not an error here
+        logger.info("adapter cancel of run %s failed: %s", run_id, exc)
+    run = run.with_status(RunStatus.CANCELLED)
+    await store.save_run(run)
+    await store.append_event(
+        Event(
+            type=EventType.RUN_CANCELLED,
+            session_id=run.session_id,
+            run_id=run.id,
+            provider=_adapter_name(adapter),
+            data={"reason": "cancelled"},
+        )
+    )
+    return run_id
+

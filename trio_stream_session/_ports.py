@@ -1,0 +1,88 @@
+"""The two ports: :class:`SessionStore` and :class:`ProviderAdapter`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from ._events import Event, EventType
+from ._models import Capability, Run, RunStatus, Session, SessionStatus
+
+__all__ = ["Emit", "EventTypeFilter", "ProviderAdapter", "SessionStore"]
+
+#: What an adapter calls for every event it produces: ``await emit({"type": ..., "data": {...}})``.
+#: It returns the enriched, persisted event once the consumer side has taken it.
+Emit: TypeAlias = Callable[[Mapping[str, Any]], Awaitable[Event]]
+#: One event type, or a collection of them (any matches).
+EventTypeFilter: TypeAlias = EventType | str | Collection[EventType | str]
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Where sessions, runs and events live.
+
+    Every method is a cancellation point. Writes are atomic under
+    cancellation: a cancelled call has either written everything or nothing.
+    Missing records raise :class:`SessionError` (``session_not_found`` /
+    ``run_not_found``); a closed or broken store raises ``SessionError`` with
+    a storage code. Stores are async context managers (``async with store:``
+    opens and closes them).
+    """
+
+    async def save_session(self, session: Session) -> None: ...
+    async def get_session(self, session_id: str) -> Session: ...
+    async def list_sessions(
+        self,
+        *,
+        status: SessionStatus | str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Session]: ...
+    async def delete_session(self, session_id: str) -> None: ...
+    async def save_run(self, run: Run) -> None: ...
+    async def get_run(self, run_id: str) -> Run: ...
+    async def list_runs(
+        self, session_id: str, *, status: RunStatus | str | None = None, limit: int | None = None
+    ) -> list[Run]: ...
+    async def get_active_run(self, session_id: str) -> Run | None: ...
+    async def append_event(self, event: Event) -> Event: ...
+    async def append_events(self, events: Sequence[Event]) -> list[Event]: ...
+    async def flush(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None: ...
+    async def get_events(
+        self,
+        session_id: str,
+        *,
+        run_id: str | None = None,
+        type: EventTypeFilter | None = None,
+        since: datetime | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+        wait: float = 0.0,
+    ) -> list[Event]: ...
+    async def get_latest_sequence(self, session_id: str) -> int: ...
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ProviderAdapter(Protocol):
+    """A provider of agent runs (an API, a CLI, a mock).
+
+    ``execute`` calls ``await emit(event_mapping)`` for every event, in order,
+    and returns a mapping with ``output``, ``token_usage`` and ``events``; it
+    raises :class:`SessionError` on failure. Adapters that hold resources
+    (clients, processes) are also async context managers: the owned form of
+    :func:`open_stream_session` enters and exits them.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    async def capabilities(self) -> Sequence[Capability]: ...
+
+    async def execute(
+        self, run: Run, session: Session, *, emit: Emit, **opts: Any
+    ) -> Mapping[str, Any]: ...
+
+    async def cancel(self, run_id: str) -> None: ...

@@ -1,0 +1,288 @@
+"""The in-memory session store: the default, fast, and gone with the process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Final, Self
+
+import trio
+
+from .._errors import SessionError
+from .._events import Event
+from .._models import Run, RunStatus, Session, SessionStatus
+from .._ports import EventTypeFilter
+from ._query import EventQuery
+
+__all__ = ["InMemorySessionStore"]
+
+_checkpoint_if_cancelled: Final = trio.lowlevel.checkpoint_if_cancelled
+
+
+class InMemorySessionStore:
+    """A :class:`~trio_stream_session.SessionStore` in process memory.
+
+    Every operation completes without blocking, so each one is atomic with
+    respect to other tasks. Reads are full checkpoints; ``append_event`` and
+    ``append_events`` are cancellation points but not schedule points, so the
+    per-event path adds no scheduler pass. ``delete_session`` also deletes
+    the session's runs and events (the reference keeps them; we do not).
+
+    >>> async def demo():
+    ...     async with InMemorySessionStore() as store:
+    ...         ...
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._runs: dict[str, Run] = {}
+        self._runs_by_session: dict[str, dict[str, None]] = {}
+        self._events: dict[str, list[Event]] = {}
+        self._by_id: dict[str, Event] = {}
+        self._waiters: dict[str, set[trio.Event]] = {}
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<InMemorySessionStore {state} sessions={len(self._sessions)} events={len(self._by_id)}>"
+
+    async def __aenter__(self) -> Self:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the store: later calls raise ``storage_connection_failed``;
+        long-polling readers return ``[]``. Idempotent."""
+        self._closed = True
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                waiter.set()
+        self._waiters.clear()
+        await trio.lowlevel.checkpoint()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionError("storage_connection_failed", "the session store is closed")
+
+    # -- sessions -----------------------------------------------------------------
+
+    async def save_session(self, session: Session) -> None:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        if not isinstance(session, Session):
+            raise SessionError("validation_error", f"expected a Session, got {type(session).__name__}")
+        self._sessions[session.id] = session
+
+    async def get_session(self, session_id: str) -> Session:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        try:
+            return self._sessions[session_id]
+        except (KeyError, TypeError):
+            raise SessionError("session_not_found", f"Session not found: {session_id}") from None
+
+    async def list_sessions(
+        self,
+        *,
+        status: SessionStatus | str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[Session]:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        wanted = None if status is None else SessionStatus(status)
+        found = [
+            s
+            for s in self._sessions.values()
+            if (wanted is None or s.status == wanted) and (agent_id is None or s.agent_id == agent_id)
+        ]
+        return found[:limit] if limit is not None else found
+
+    async def delete_session(self, session_id: str) -> None:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        self._sessions.pop(session_id, None)
+        for run_id in self._runs_by_session.pop(session_id, {}):
+            self._runs.pop(run_id, None)
+        for event in self._events.pop(session_id, []):
+            self._by_id.pop(event.id, None)
+
+    # -- runs ---------------------------------------------------------------------
+
+    async def save_run(self, run: Run) -> None:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        self._put_run(run)
+
+    def _put_run(self, run: Run) -> None:
+        if not isinstance(run, Run):
+            raise SessionError("validation_error", f"expected a Run, got {type(run).__name__}")
+        self._runs[run.id] = run
+        self._runs_by_session.setdefault(run.session_id, {})[run.id] = None
+
+    async def get_run(self, run_id: str) -> Run:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        try:
+            return self._runs[run_id]
+        except (KeyError, TypeError):
+            raise SessionError("run_not_found", f"Run not found: {run_id}") from None
+
+    async def list_runs(
+        self, session_id: str, *, status: RunStatus | str | None = None, limit: int | None = None
+    ) -> list[Run]:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        wanted = None if status is None else RunStatus(status)
+        runs = [self._runs[r] for r in self._runs_by_session.get(session_id, {})]
+        found = [r for r in runs if wanted is None or r.status == wanted]
+        return found[:limit] if limit is not None else found
+
+    async def get_active_run(self, session_id: str) -> Run | None:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        for run_id in self._runs_by_session.get(session_id, {}):
+            run = self._runs[run_id]
+            if run.status == RunStatus.RUNNING:
+                return run
+        return None
+
+    # -- events -------------------------------------------------------------------
+
+    async def append_event(self, event: Event) -> Event:
+        """Store *event* with the session's next sequence number and return the
+        stored copy. An event whose id is already stored is not appended again:
+        the originally stored event is returned."""
+        await _checkpoint_if_cancelled()
+        self._check_open()
+        return self._append(event)
+
+    def _append(self, event: Event) -> Event:
+        session_id = event.session_id if isinstance(event, Event) else None
+        if not session_id:
+            raise SessionError("validation_error", "events must be Event objects with a session_id")
+        existing = self._by_id.get(event.id)
+        if existing is not None:
+            return existing
+        log = self._events.get(session_id)
+        if log is None:
+            log = self._events[session_id] = []
+        stored = event.with_sequence(len(log) + 1)
+        log.append(stored)
+        self._by_id[stored.id] = stored
+        waiters = self._waiters.pop(session_id, None)
+        if waiters:
+            for waiter in waiters:
+                waiter.set()
+        return stored
+
+    @staticmethod
+    def _validate_events(events: Sequence[Event]) -> None:
+        if isinstance(events, str | bytes) or not isinstance(events, Sequence):
+            raise SessionError("validation_error", "events must be a sequence of Event objects")
+        for event in events:
+            if not isinstance(event, Event) or not event.session_id:
+                raise SessionError("validation_error", "events must be Event objects with a session_id")
+
+    async def append_events(self, events: Sequence[Event]) -> list[Event]:
+        """Append *events* in order, all or nothing (every item is checked first)."""
+        await _checkpoint_if_cancelled()
+        self._check_open()
+        self._validate_events(events)
+        return [self._append(e) for e in events]
+
+    async def flush(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None:
+        """Atomically append *events* and save *session* and *run*.
+
+        Everything is checked before anything is written, so an invalid item
+        raises ``validation_error`` and leaves the store unchanged.
+        """
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        if not isinstance(session, Session) or not isinstance(run, Run):
+            raise SessionError("validation_error", "invalid flush payload: need a Session and a Run")
+        self._validate_events(events)
+        for event in events:
+            self._append(event)
+        self._sessions[session.id] = session
+        self._put_run(run)
+
+    async def get_events(
+        self,
+        session_id: str,
+        *,
+        run_id: str | None = None,
+        type: EventTypeFilter | None = None,
+        since: datetime | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+        wait: float = 0.0,
+    ) -> list[Event]:
+        """The session's events in sequence order, filtered.
+
+        With ``wait > 0`` and nothing matching yet, blocks until a matching
+        event is appended, *wait* seconds pass (returns ``[]``), or the store
+        closes (returns ``[]``). Cancelling a waiting call leaves no trace.
+        """
+        query = EventQuery.build(
+            session_id,
+            run_id=run_id,
+            type=type,
+            since=since,
+            after=after,
+            before=before,
+            limit=limit,
+            wait=wait,
+        )
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        found = self._query(query)
+        if found or query.wait <= 0:
+            return found
+        deadline = trio.current_time() + query.wait
+        while not found and not self._closed and trio.current_time() < deadline:
+            waiter = trio.Event()
+            waiters = self._waiters.setdefault(session_id, set())
+            waiters.add(waiter)
+            try:
+                with trio.move_on_at(deadline):
+                    await waiter.wait()
+            finally:
+                waiters.discard(waiter)
+            found = self._query(query)
+        return found
+
+    def _query(self, query: EventQuery) -> list[Event]:
+        log = self._events.get(query.session_id, ())
+        start = 0
+        if query.after is not None:
+            # Sequence numbers are 1..n in order, so "after n" starts at index n.
+            start = min(query.after, len(log))
+        found: list[Event] = []
+        for event in log[start:] if start else log:
+            if query.before is not None and (event.sequence_number or 0) >= query.before:
+                break
+            if query.matches(event):
+                found.append(event)
+                if query.limit is not None and len(found) >= query.limit:
+                    break
+        return found
+
+    async def get_latest_sequence(self, session_id: str) -> int:
+        await trio.lowlevel.checkpoint()
+        self._check_open()
+        return len(self._events.get(session_id, ()))
