@@ -1,5 +1,7 @@
 """Stream one AI-agent session as a Trio receive channel."""
 
+from contextlib import suppress as _suppress
+
 from ._errors import ErrorCategory as ErrorCategory
 from ._errors import ErrorCode as ErrorCode
 from ._errors import SessionError as SessionError
@@ -22,6 +24,13 @@ from ._ports import SessionStore as SessionStore
 from ._provider_error import normalize_provider_error as normalize_provider_error
 from ._redact import redact_text as redact_text
 from ._redact import redact_value as redact_value
+from ._session import StreamSession as StreamSession
+from ._session import StreamStatistics as StreamStatistics
+from ._session import open_stream_session as open_stream_session
+from ._session import start_stream_session as start_stream_session
+from ._supervisor import SessionSupervisor as SessionSupervisor
+from ._supervisor import SupervisorStatistics as SupervisorStatistics
+from ._supervisor import open_session_supervisor as open_session_supervisor
 from ._transcript import Transcript as Transcript
 from ._transcript import TranscriptMessage as TranscriptMessage
 from .stores import InMemorySessionStore as InMemorySessionStore
@@ -46,21 +55,26 @@ __all__ = [
     "SessionError",
     "SessionStatus",
     "SessionStore",
+    "SessionSupervisor",
+    "StreamSession",
+    "StreamStatistics",
+    "SupervisorStatistics",
     "Transcript",
     "TranscriptMessage",
     "cancel_run",
     "negotiate_capabilities",
     "normalize_provider_error",
+    "open_session_supervisor",
+    "open_stream_session",
     "redact_text",
     "redact_value",
     "run_once",
+    "start_stream_session",
 ]
 
 for _name in __all__:
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith("trio_stream_session."):
-        try:
+        with _suppress(AttributeError, TypeError):
             _obj.__module__ = "trio_stream_session"
-        except (AttributeError, TypeError):
-            pass
-del _name, _obj
+del _name, _obj, _suppress

@@ -20,7 +20,9 @@ def load_pricing() -> Mapping[str, Any]:
     return table
 
 
-def _rates(provider: str, model: str | None, table: Mapping[str, Any]) -> Mapping[str, float] | None:
+def _rates(
+    provider: str, model: str | None, table: Mapping[str, Any]
+) -> Mapping[str, float] | None:
     entry = table.get(provider)
     if not isinstance(entry, Mapping):
         return None
@@ -51,7 +53,8 @@ def calculate_cost(
     """Cost of *usage* (``input_tokens``, ``output_tokens``, ``cache_read_input_tokens``,
     ``cache_creation_input_tokens``) for *provider*/*model*, or None without rates.
 
-    >>> round(calculate_cost({"input_tokens": 1000, "output_tokens": 500}, "claude", "claude-opus-4-6"), 6)
+    >>> usage = {"input_tokens": 1000, "output_tokens": 500}
+    >>> round(calculate_cost(usage, "claude", "claude-opus-4-6"), 6)
     0.0525
     """
     rates = _rates(provider, model, load_pricing() if table is None else table)

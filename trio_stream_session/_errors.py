@@ -104,8 +104,10 @@ class ErrorCode(enum.StrEnum):
 _C = ErrorCode
 _CATEGORY: Final[dict[ErrorCode, ErrorCategory]] = {}
 for _category, _codes in {
-    ErrorCategory.VALIDATION: "validation_error invalid_input missing_required_field invalid_format",
-    ErrorCategory.STATE: "invalid_status invalid_transition invalid_event_type invalid_capability_type"
+    ErrorCategory.VALIDATION: "validation_error invalid_input missing_required_field"
+    " invalid_format",
+    ErrorCategory.STATE: "invalid_status invalid_transition invalid_event_type"
+    " invalid_capability_type"
     " missing_required_capability stream_closed context_mismatch invalid_cursor session_mismatch"
     " run_mismatch",
     ErrorCategory.RESOURCE: "not_found session_not_found run_not_found capability_not_found"

@@ -187,7 +187,9 @@ class Event:
         ``invalid_event_type``) naming the offending field.
         """
         if not isinstance(value, Mapping):
-            raise SessionError("validation_error", f"event must be a mapping, got {type(value).__name__}")
+            raise SessionError(
+                "validation_error", f"event must be a mapping, got {type(value).__name__}"
+            )
         for key in ("id", "type", "session_id", "timestamp"):
             if value.get(key) is None:
                 raise SessionError("validation_error", f"{key} is required")
@@ -268,7 +270,9 @@ def json_safe(value: Any, _depth: int = 0) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value.value if isinstance(value, enum.Enum) else value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        return (
+            value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        )
     if _depth > 64:
         return repr(value)
     if isinstance(value, Mapping):

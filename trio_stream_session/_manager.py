@@ -13,7 +13,9 @@ timeout ``..., run_timeout, session_failed``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -21,7 +23,7 @@ from typing import Any, Final
 import trio
 
 from ._cost import calculate_cost
-from ._errors import SessionError
+from ._errors import ErrorCode, SessionError
 from ._events import _BY_VALUE, Event, EventType, shape_warnings, utc_now
 from ._input import check_input, input_messages
 from ._models import (
@@ -65,7 +67,11 @@ _REDACTED_TYPES: Final = frozenset(
 )
 _UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite"})
 _INTERRUPTION: Final = {
-    RunStatus.CANCELLED: (EventType.RUN_CANCELLED, SessionStatus.CANCELLED, EventType.SESSION_CANCELLED),
+    RunStatus.CANCELLED: (
+        EventType.RUN_CANCELLED,
+        SessionStatus.CANCELLED,
+        EventType.SESSION_CANCELLED,
+    ),
     RunStatus.TIMEOUT: (EventType.RUN_TIMEOUT, SessionStatus.FAILED, EventType.SESSION_FAILED),
 }
 
@@ -111,7 +117,7 @@ def resolve_execute_timeout(value: object) -> float:
 
 
 def _check_store(store: object) -> SessionStore:
-    if not isinstance(store, SessionStore):
+    if isinstance(store, type) or not isinstance(store, SessionStore):
         raise SessionError(
             "validation_error", f"Unsupported store reference for run_once: {store!r}"
         )
@@ -119,11 +125,12 @@ def _check_store(store: object) -> SessionStore:
 
 
 def _adapter_name(adapter: object) -> str:
-    name = getattr(adapter, "name", None)
+    name = None if isinstance(adapter, type) else getattr(adapter, "name", None)
     if not callable(getattr(adapter, "execute", None)) or not isinstance(name, str) or not name:
         raise SessionError(
             "validation_error",
-            f"adapter must be a ProviderAdapter with a non-empty name and execute(), got {adapter!r}",
+            "adapter must be a ProviderAdapter with a non-empty name and execute(), "
+            f"got {adapter!r}",
         )
     return name
 
@@ -132,7 +139,9 @@ def _optional_mapping(name: str, value: object) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise SessionError("validation_error", f"{name} must be a mapping, got {type(value).__name__}")
+        raise SessionError(
+            "validation_error", f"{name} must be a mapping, got {type(value).__name__}"
+        )
     return dict(value)
 
 
@@ -189,6 +198,8 @@ class RunLifecycle:
         self.persistence_failures = 0
         self._run_started: Mapping[str, Any] | None = None
         self._reported_cost: float | None = None
+        self._adapter_reported_cancel = False
+        self._execute_scope: trio.CancelScope | None = None
 
     @property
     def session_id(self) -> str | None:
@@ -207,7 +218,9 @@ class RunLifecycle:
         if not isinstance(raw, Mapping):
             raise TypeError(f"emit() takes an event mapping, got {type(raw).__name__}")
         raw_type = raw.get("type")
-        event_type = _BY_VALUE.get(raw_type) if type(raw_type) is str else EventType.resolve(raw_type)
+        event_type = (
+            _BY_VALUE.get(raw_type) if type(raw_type) is str else EventType.resolve(raw_type)
+        )
         data = raw.get("data")
         data = dict(data) if isinstance(data, Mapping) else {}
         metadata = raw.get("metadata")
@@ -244,6 +257,8 @@ class RunLifecycle:
             stored = event
         if event_type is EventType.RUN_STARTED and self._run_started is None:
             self._run_started = data
+        elif event_type is EventType.RUN_CANCELLED:
+            self._adapter_reported_cancel = True
         elif event_type is EventType.RUN_COMPLETED and self._reported_cost is None:
             cost = data.get("total_cost_usd")
             if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
@@ -253,6 +268,24 @@ class RunLifecycle:
             if result is not None and hasattr(result, "__await__"):
                 await result
         return stored
+
+    @contextmanager
+    def execute_deadline_paused(self) -> Iterator[None]:
+        """Stop the execute timeout's clock for the duration of the block.
+
+        The stream uses it while the adapter waits for a slow consumer
+        (backpressure): that wait is not the adapter's time.
+        """
+        scope = self._execute_scope
+        if scope is None or not math.isfinite(scope.deadline):
+            yield
+            return
+        remaining = scope.deadline - trio.current_time()
+        scope.deadline = math.inf
+        try:
+            yield
+        finally:
+            scope.deadline = trio.current_time() + remaining
 
     async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
         assert self.session is not None
@@ -303,7 +336,7 @@ class RunLifecycle:
         try:
             await self._check_capabilities()
         except SessionError as error:
-            await self._fail_session(error)
+            await self._record_failure(error)
             raise
         run = Run(session_id=session.id, input=self.input)
         await store.save_run(run)
@@ -379,6 +412,7 @@ class RunLifecycle:
         timeout = resolve_execute_timeout(opts.get("timeout")) + EXECUTE_GRACE
         details = {"operation": "execute", "adapter": repr(self.adapter), "timeout_s": timeout}
         with trio.move_on_after(timeout) as scope:
+            self._execute_scope = scope
             try:
                 result = await self.adapter.execute(run, session, emit=self.emit, **opts)
             except SessionError:
@@ -412,7 +446,11 @@ class RunLifecycle:
         events = tuple(events) if isinstance(events, list | tuple) else ()
         started = self._run_started or {}
         provider_session_id = next(
-            (started[k] for k in ("provider_session_id", "session_id", "thread_id") if started.get(k)),
+            (
+                started[k]
+                for k in ("provider_session_id", "session_id", "thread_id")
+                if started.get(k)
+            ),
             None,
         )
         model = started.get("model") if isinstance(started.get("model"), str) else None
@@ -433,7 +471,9 @@ class RunLifecycle:
             cost_usd=cost,
         )
         session_metadata = {
-            k: v for k, v in self.session.metadata.items() if k not in ("provider_session_id", "model")
+            k: v
+            for k, v in self.session.metadata.items()
+            if k not in ("provider_session_id", "model")
         }
         sessions = dict(session_metadata.get("provider_sessions") or {})
         sessions[self.provider] = {**sessions.get(self.provider, {}), **provider_session}
@@ -459,48 +499,71 @@ class RunLifecycle:
         await self.store.save_session(session)
         self.session = session
 
+    async def _live_run(self) -> Run | None:
+        """The stored run, unless it has already ended (``cancel_run`` may have ended it)."""
+        if self.run is None:
+            return None
+        with suppress(SessionError):  # not stored yet: our own copy is the truth
+            self.run = await self.store.get_run(self.run.id)
+        return None if self.run.status.terminal else self.run
+
+    async def _live_session(self) -> Session | None:
+        if self.session is None:
+            return None
+        with suppress(SessionError):
+            self.session = await self.store.get_session(self.session.id)
+        return None if self.session.status.terminal else self.session
+
+    async def _end_session(self, status: SessionStatus, event: EventType, data: Any) -> None:
+        session = await self._live_session()
+        if session is not None:
+            self.session = session.with_status(status)
+            await self.store.save_session(self.session)
+            await self._append(event, data, run=False)
+
     async def _fail_session(self, error: SessionError) -> None:
-        await self._set_session_status(SessionStatus.FAILED)
-        await self._append(
-            EventType.SESSION_FAILED, error_payload(error, fallback_provider=self.provider), run=False
-        )
+        payload = error_payload(error, fallback_provider=self.provider)
+        await self._end_session(SessionStatus.FAILED, EventType.SESSION_FAILED, payload)
 
     async def _record_failure(self, error: SessionError, *, quiet: bool = False) -> None:
-        """Record *error* as ``run_failed`` + ``session_failed``. With *quiet*,
-        store failures are logged instead of raised (we are already failing)."""
+        """Record *error* as ``run_failed`` + ``session_failed`` (``cancelled`` as a
+        cancellation). With *quiet*, store failures are logged, not raised."""
+        if error.code is ErrorCode.CANCELLED:
+            await self._record_interruption(RunStatus.CANCELLED)
+            return
         try:
             payload = error_payload(error, fallback_provider=self.provider)
-            if self.run is not None and not self.run.status.terminal:
+            run = await self._live_run()
+            if run is not None:
                 error_map = {"code": error.code.value, "message": error.message}
-                error_map.update({k: v for k, v in payload.items() if k in ("provider_error", "details")})
-                run = self.run.with_status(RunStatus.FAILED, error=error_map)
-                await self.store.save_run(run)
-                self.run = run
+                error_map.update(
+                    {k: v for k, v in payload.items() if k in ("provider_error", "details")}
+                )
+                self.run = run.with_status(RunStatus.FAILED, error=error_map)
+                await self.store.save_run(self.run)
                 await self._append(EventType.RUN_FAILED, payload, run=True)
-            if self.session is not None and not self.session.status.terminal:
-                await self._fail_session(error)
+            await self._fail_session(error)
         except Exception as exc:
             if not quiet:
                 raise
             logger.warning("could not record the failure of run %s: %s", self.run_id, exc)
 
-    async def _record_interruption(self) -> None:
+    async def _record_interruption(self, status: RunStatus | None = None) -> None:
         """Record a cancelled (or timed-out) run and session; never raises."""
-        status = self.interrupted_status
+        status = status or self.interrupted_status
         run_event, session_status, session_event = _INTERRUPTION[status]
         reason = "timeout" if status is RunStatus.TIMEOUT else "cancelled"
         try:
-            if self.run is not None and not self.run.status.terminal:
-                run = self.run.with_status(status)
-                await self.store.save_run(run)
-                self.run = run
-                await self._append(run_event, {"reason": reason}, run=True)
-            if self.session is not None and not self.session.status.terminal:
-                await self._set_session_status(session_status)
-                data: dict[str, Any] = {"reason": reason}
-                if session_event is EventType.SESSION_FAILED:
-                    data = {"error_code": "timeout", "error_message": "the run timed out"}
-                await self._append(session_event, data, run=False)
+            run = await self._live_run()
+            if run is not None:
+                self.run = run.with_status(status)
+                await self.store.save_run(self.run)
+                if not (self._adapter_reported_cancel and status is RunStatus.CANCELLED):
+                    await self._append(run_event, {"reason": reason}, run=True)
+            data: dict[str, Any] = {"reason": reason}
+            if session_event is EventType.SESSION_FAILED:
+                data = {"error_code": "timeout", "error_message": "the run timed out"}
+            await self._end_session(session_status, session_event, data)
         except Exception as exc:
             logger.warning("could not record the interruption of run %s: %s", self.run_id, exc)
 
@@ -556,22 +619,29 @@ async def run_once(
 
 async def cancel_run(store: SessionStore, adapter: ProviderAdapter, run_id: str) -> str:
     """Ask *adapter* to cancel *run_id* (best effort), then record the run as
-    ``cancelled`` with a ``run_cancelled`` event. Returns *run_id*."""
+    ``cancelled`` with a ``run_cancelled`` event unless it has ended already
+    (then nothing is written). Returns *run_id*."""
     run = await store.get_run(run_id)
+    if run.status.terminal:
+        return run_id
     try:
         await adapter.cancel(run_id)
     except Exception as exc:  # best effort: an unavailable adapter is not an error here
         logger.info("adapter cancel of run %s failed: %s", run_id, exc)
+    run = await store.get_run(run_id)
+    if run.status.terminal:  # the run's own task already recorded it
+        return run_id
     run = run.with_status(RunStatus.CANCELLED)
     await store.save_run(run)
-    await store.append_event(
-        Event(
-            type=EventType.RUN_CANCELLED,
-            session_id=run.session_id,
-            run_id=run.id,
-            provider=_adapter_name(adapter),
-            data={"reason": "cancelled"},
+    reported = await store.get_events(run.session_id, run_id=run_id, type=EventType.RUN_CANCELLED)
+    if not reported:  # the adapter may have reported its own cancellation
+        await store.append_event(
+            Event(
+                type=EventType.RUN_CANCELLED,
+                session_id=run.session_id,
+                run_id=run.id,
+                provider=_adapter_name(adapter),
+                data={"reason": "cancelled"},
+            )
         )
-    )
     return run_id
-

@@ -71,7 +71,7 @@ _RUN_TRANSITIONS: Final[dict[RunStatus, frozenset[RunStatus]]] = {
 
 def _coerce_status(kind: type[_E], value: object) -> _E:
     try:
-        return kind(value)
+        return kind(value)  # type: ignore[arg-type]  # a bad value is what we check
     except ValueError:
         valid = ", ".join(s.value for s in kind)
         raise SessionError(
@@ -221,9 +221,11 @@ class Capability:
 
 def capability_type(value: object) -> CapabilityType:
     try:
-        return CapabilityType(value)
+        return CapabilityType(value)  # type: ignore[arg-type]  # a bad value is what we check
     except ValueError:
-        raise SessionError("invalid_capability_type", f"Invalid capability type: {value!r}") from None
+        raise SessionError(
+            "invalid_capability_type", f"Invalid capability type: {value!r}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ its header.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 __all__ = ["DEFAULT_PATTERNS", "REDACTED", "redact_text", "redact_value"]
@@ -59,6 +59,10 @@ DEFAULT_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
 _MAX_DEPTH: Final = 32
 
 
+def _literal(replacement: str) -> Callable[[re.Match[str]], str]:
+    return lambda _match: replacement
+
+
 def redact_text(text: str, *, categorized: bool = False) -> str:
     """Return *text* with every secret the default patterns find replaced.
 
@@ -70,7 +74,8 @@ def redact_text(text: str, *, categorized: bool = False) -> str:
     """
     for name, pattern in DEFAULT_PATTERNS:
         replacement = f"[REDACTED:{name}]" if categorized else REDACTED
-        text = pattern.sub(lambda _m, r=replacement: r, text)
+        # A function, not a template: the replacement is used literally.
+        text = pattern.sub(_literal(replacement), text)
     return text
 
 

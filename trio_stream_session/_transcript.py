@@ -73,7 +73,9 @@ def build_transcript(
         nonlocal streamed_event
         if streamed and streamed_event is not None:
             messages.append(
-                TranscriptMessage(role="assistant", content="".join(streamed), metadata=_meta(streamed_event))
+                TranscriptMessage(
+                    role="assistant", content="".join(streamed), metadata=_meta(streamed_event)
+                )
             )
         streamed.clear()
         streamed_event = None
@@ -138,8 +140,10 @@ def build_transcript(
 
     if max_messages is not None and max_messages >= 0:
         messages = messages[-max_messages:] if max_messages else []
-    budget = max_chars if max_chars is not None else (
-        max_tokens_approx * CHARS_PER_TOKEN if max_tokens_approx is not None else None
+    budget = (
+        max_chars
+        if max_chars is not None
+        else (max_tokens_approx * CHARS_PER_TOKEN if max_tokens_approx is not None else None)
     )
     if budget is not None:
         kept: list[TranscriptMessage] = []

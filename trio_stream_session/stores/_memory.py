@@ -45,7 +45,8 @@ class InMemorySessionStore:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        return f"<InMemorySessionStore {state} sessions={len(self._sessions)} events={len(self._by_id)}>"
+        counts = f"sessions={len(self._sessions)} events={len(self._by_id)}"
+        return f"<InMemorySessionStore {state} {counts}>"
 
     async def __aenter__(self) -> Self:
         self._check_open()
@@ -83,7 +84,9 @@ class InMemorySessionStore:
         await trio.lowlevel.checkpoint()
         self._check_open()
         if not isinstance(session, Session):
-            raise SessionError("validation_error", f"expected a Session, got {type(session).__name__}")
+            raise SessionError(
+                "validation_error", f"expected a Session, got {type(session).__name__}"
+            )
         self._sessions[session.id] = session
 
     async def get_session(self, session_id: str) -> Session:
@@ -107,7 +110,8 @@ class InMemorySessionStore:
         found = [
             s
             for s in self._sessions.values()
-            if (wanted is None or s.status == wanted) and (agent_id is None or s.agent_id == agent_id)
+            if (wanted is None or s.status == wanted)
+            and (agent_id is None or s.agent_id == agent_id)
         ]
         return found[:limit] if limit is not None else found
 
@@ -195,7 +199,9 @@ class InMemorySessionStore:
             raise SessionError("validation_error", "events must be a sequence of Event objects")
         for event in events:
             if not isinstance(event, Event) or not event.session_id:
-                raise SessionError("validation_error", "events must be Event objects with a session_id")
+                raise SessionError(
+                    "validation_error", "events must be Event objects with a session_id"
+                )
 
     async def append_events(self, events: Sequence[Event]) -> list[Event]:
         """Append *events* in order, all or nothing (every item is checked first)."""
@@ -213,7 +219,9 @@ class InMemorySessionStore:
         await trio.lowlevel.checkpoint()
         self._check_open()
         if not isinstance(session, Session) or not isinstance(run, Run):
-            raise SessionError("validation_error", "invalid flush payload: need a Session and a Run")
+            raise SessionError(
+                "validation_error", "invalid flush payload: need a Session and a Run"
+            )
         self._validate_events(events)
         for event in events:
             self._append(event)

@@ -27,7 +27,9 @@ def _check_types(value: EventTypeFilter | None) -> frozenset[EventType] | None:
         return None
     items: Collection[object] = [value] if isinstance(value, str) else value
     if not isinstance(items, Collection):
-        raise SessionError("validation_error", f"type must be an event type or a collection of them, got {value!r}")
+        raise SessionError(
+            "validation_error", f"type must be an event type or a collection of them, got {value!r}"
+        )
     types = set()
     for item in items:
         resolved = EventType.resolve(item)
@@ -73,10 +75,19 @@ class EventQuery:
             raise SessionError("validation_error", f"run_id must be a string, got {run_id!r}")
         if since is not None and (not isinstance(since, datetime) or since.tzinfo is None):
             raise SessionError("validation_error", "since must be an aware datetime")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
             raise SessionError("validation_error", f"limit must be an integer >= 1, got {limit!r}")
-        if not isinstance(wait, int | float) or isinstance(wait, bool) or math.isnan(wait) or wait < 0:
-            raise SessionError("validation_error", f"wait must be a number of seconds >= 0, got {wait!r}")
+        if (
+            not isinstance(wait, int | float)
+            or isinstance(wait, bool)
+            or math.isnan(wait)
+            or wait < 0
+        ):
+            raise SessionError(
+                "validation_error", f"wait must be a number of seconds >= 0, got {wait!r}"
+            )
         return cls(
             session_id,
             run_id,
@@ -99,4 +110,3 @@ class EventQuery:
         if self.after is not None and seq <= self.after:
             return False
         return not (self.before is not None and seq >= self.before)
-

@@ -191,7 +191,12 @@ class MockAdapter:
                 await trio.sleep(self.chunk_delay)
         elif self.mode == "burst":
             for index in range(self.burst_events):
-                await emit({"type": "message_streamed", "data": {"delta": "x", "content": "x", "index": index}})
+                await emit(
+                    {
+                        "type": "message_streamed",
+                        "data": {"delta": "x", "content": "x", "index": index},
+                    }
+                )
         await self._emit(emit, run, "message_received", {"content": content, "role": "assistant"})
         if self.mode == "streaming":
             await self._emit(emit, run, "token_usage_updated", dict(response["token_usage"]))

@@ -7,7 +7,9 @@ framework; with pytest and pytest-trio::
 
     from trio_stream_session.testing import store_conformance
 
-    @pytest.mark.parametrize("check", store_conformance.CHECKS.values(), ids=store_conformance.CHECKS)
+    checks = store_conformance.CHECKS
+
+    @pytest.mark.parametrize("check", checks.values(), ids=checks)
     async def test_conformance(check):
         await check(lambda: MyStore(...))
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
+from functools import partial
 from typing import Any, Final
 
 import trio
@@ -65,7 +68,7 @@ def _event(session_id: str, type: EventType = EventType.SESSION_CREATED, **kw: A
 async def check_session_save_and_get(open_store: StoreFactory) -> None:
     async with open_store() as store:
         session = _session()
-        assert await store.save_session(session) is None
+        await store.save_session(session)
         got = await store.get_session(session.id)
         assert (got.id, got.agent_id, got.status) == (session.id, "agent", SessionStatus.PENDING)
         assert got == session
@@ -137,7 +140,7 @@ async def check_run_save_get_update(open_store: StoreFactory) -> None:
         session = _session()
         await store.save_session(session)
         run = Run(session_id=session.id, input={"prompt": "Hello"})
-        assert await store.save_run(run) is None
+        await store.save_run(run)
         got = await store.get_run(run.id)
         assert (got.status, got.session_id, got.input) == (
             RunStatus.PENDING,
@@ -410,8 +413,8 @@ async def check_wait_ignores_other_sessions_types_and_runs(open_store: StoreFact
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(reader, "plain")
-            nursery.start_soon(reader, "typed", type=EventType.RUN_STARTED)
-            nursery.start_soon(reader, "run", run_id="run_2")
+            nursery.start_soon(partial(reader, "typed", type=EventType.RUN_STARTED))
+            nursery.start_soon(partial(reader, "run", run_id="run_2"))
             await trio.sleep(0.05)
             await store.append_event(_event("ses_b"))
             await trio.sleep(0.05)

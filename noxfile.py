@@ -1,0 +1,43 @@
+"""Developer sessions: ``nox -s tests lint typecheck bench stress``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (the fast default subset; see ``stress`` for the heavy runs)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session
+def stress(session: nox.Session) -> None:
+    """Heavy fault, cancellation and load runs."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-q", "-m", "stress", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".[test]", "mypy>=1.11")
+    session.run("mypy", "trio_stream_session")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Event latency, throughput, session cost and scale against raw Trio."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "benchmarks", *session.posargs)

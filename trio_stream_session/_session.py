@@ -1,0 +1,434 @@
+"""``StreamSession``: one agent run as a Trio receive channel of events."""
+
+from __future__ import annotations
+
+import logging
+import math
+import traceback
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final, Literal, final
+
+import trio
+
+from ._errors import SessionError
+from ._events import Event, EventType
+from ._input import check_input
+from ._manager import EventCallback, RunLifecycle, RunResult
+from ._models import RunStatus
+from ._provider_error import error_payload
+from ._redact import redact_text
+from ._specs import ResourceSpec, adapter_spec, store_spec
+from ._taskscope import task_scope
+
+__all__ = ["StreamSession", "StreamStatistics", "open_stream_session", "start_stream_session"]
+
+logger = logging.getLogger("trio_stream_session")
+
+DEFAULT_IDLE_TIMEOUT: Final = 120.0
+DEFAULT_SHUTDOWN_TIMEOUT: Final = 5.0
+DEFAULT_MAX_BUFFER: Final = 64
+_RUN_OPTS: Final = frozenset(
+    {
+        "agent_id",
+        "event_callback",
+        "metadata",
+        "context",
+        "tags",
+        "adapter_opts",
+        "required_capabilities",
+        "optional_capabilities",
+        "continuation",
+        "continuation_opts",
+    }
+)
+
+State = Literal["opening", "running", "finished", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatistics:
+    """A snapshot of a :class:`StreamSession` (see :meth:`StreamSession.statistics`).
+
+    ``events_delivered`` counts events handed to the channel (including a
+    terminal error event); ``events_received`` those the consumer has taken;
+    ``current_buffer_used``/``max_buffer_size`` are the memory channel's;
+    ``persistence_failures`` counts adapter events the store failed to persist
+    (they were still delivered).
+    """
+
+    state: State
+    events_delivered: int
+    events_received: int
+    current_buffer_used: int
+    max_buffer_size: int | float
+    persistence_failures: int
+
+
+def _positive_seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
+    return float(value)
+
+
+def _run_options(run_opts: Mapping[str, Any] | None, agent_id: str | None) -> dict[str, Any]:
+    if run_opts is None:
+        run_opts = {}
+    if not isinstance(run_opts, Mapping):
+        raise TypeError(f"run_opts must be a mapping, got {type(run_opts).__name__}")
+    unknown = sorted(str(k) for k in run_opts if k not in _RUN_OPTS)
+    if unknown:
+        raise TypeError(f"unknown run_opts {unknown}; accepted: {sorted(_RUN_OPTS)}")
+    options = dict(run_opts)
+    if agent_id is not None:
+        options["agent_id"] = agent_id
+    callback = options.get("event_callback")
+    if callback is not None and not callable(callback):
+        raise TypeError("run_opts['event_callback'] must be callable")
+    return options
+
+
+@final
+class StreamSession(trio.abc.ReceiveChannel[Event]):
+    """The events of one agent run, in order, as a ``trio.abc.ReceiveChannel``.
+
+    Create one with :func:`open_stream_session` or :func:`start_stream_session`.
+    Iterate with ``async for``; a successful run ends the stream after the
+    adapter's last event; any failure ends it with one terminal
+    ``error_occurred`` event (never an exception). ``receive()`` raises
+    ``trio.EndOfChannel`` at the end and ``trio.ClosedResourceError`` after
+    :meth:`aclose`; ``async for`` simply ends in both cases.
+    """
+
+    def __init__(
+        self,
+        *,
+        adapter: ResourceSpec[Any],
+        store: ResourceSpec[Any],
+        input: Mapping[str, Any],
+        run_opts: dict[str, Any],
+        idle_timeout: float,
+        shutdown_timeout: float,
+        max_buffer: int | float,
+    ) -> None:
+        self._adapter_spec = adapter
+        self._store_spec = store
+        self._input = input
+        self._user_callback: EventCallback | None = run_opts.pop("event_callback", None)
+        self._run_opts = run_opts
+        self._idle_timeout = idle_timeout
+        self._shutdown_timeout = shutdown_timeout
+        self._send, self._receive = trio.open_memory_channel[Event](max_buffer)
+        self._run_scope = trio.CancelScope()
+        self._done = trio.Event()
+        self._started = False
+        self._closing = False
+        self._timed_out = False
+        self._lifecycle: RunLifecycle | None = None
+        self._provider: str | None = None
+        self._delivered = 0
+        self._sending = False
+        self._last_activity = 0.0
+        self.result: RunResult | None = None
+        """The :class:`RunResult` once the run has succeeded, else None."""
+        self.meta: Mapping[str, Any] = {"adapter": adapter.meta, "store": store.meta}
+        """``{"adapter": ..., "store": ...}``: the class for owned resources, else the instance."""
+
+    def __repr__(self) -> str:
+        return f"<StreamSession {self._state()} session_id={self.session_id!r}>"
+
+    @property
+    def session_id(self) -> str | None:
+        """The session's id once it is created, else None."""
+        return None if self._lifecycle is None else self._lifecycle.session_id
+
+    @property
+    def run_id(self) -> str | None:
+        """The run's id once it is created, else None."""
+        return None if self._lifecycle is None else self._lifecycle.run_id
+
+    def _state(self) -> State:
+        if self._closing:
+            return "closed"
+        if self._done.is_set():
+            return "finished"
+        return "running" if self._started else "opening"
+
+    def statistics(self) -> StreamStatistics:
+        """A frozen snapshot of counters; cheap, synchronous."""
+        channel = self._receive.statistics()
+        buffered = channel.current_buffer_used
+        return StreamStatistics(
+            state=self._state(),
+            events_delivered=self._delivered,
+            events_received=self._delivered - buffered,
+            current_buffer_used=buffered,
+            max_buffer_size=channel.max_buffer_size,
+            persistence_failures=0
+            if self._lifecycle is None
+            else self._lifecycle.persistence_failures,
+        )
+
+    # -- consumer side -------------------------------------------------------------------
+
+    async def receive(self) -> Event:
+        """The next event. Raises ``trio.EndOfChannel`` once the stream is over and
+        ``trio.ClosedResourceError`` once it was closed. Always a checkpoint."""
+        return await self._receive.receive()
+
+    async def __anext__(self) -> Event:
+        try:
+            return await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        """Stop the session and wait until it has cleaned up.
+
+        Idempotent and safe from any task, before, during or after consuming.
+        Closes the receive side (a task blocked in ``receive`` gets
+        ``ClosedResourceError``; ``async for`` ends), cancels the run (which is
+        recorded in the store as ``run_cancelled``, shielded and bounded by
+        ``shutdown_timeout``), then closes the owned adapter and the owned store.
+        The wait is shielded: if the caller is cancelled, cleanup still
+        completes and ``Cancelled`` is raised afterwards.
+        """
+        if not self._closing:
+            self._closing = True
+            self._receive.close()
+            self._run_scope.cancel(reason="stream closed")
+        if self._started:
+            with trio.CancelScope(shield=True):
+                await self._done.wait()
+        await trio.lowlevel.checkpoint()
+
+    # -- producer side -------------------------------------------------------------------
+
+    async def _main(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The session task: open owned resources, run, deliver, close."""
+        try:
+            async with AsyncExitStack() as stack:
+                store = await self._store_spec.open(stack, self._shutdown_timeout)
+                adapter = await self._adapter_spec.open(stack, self._shutdown_timeout)
+                try:
+                    self._lifecycle = RunLifecycle(
+                        store,
+                        adapter,
+                        self._input,
+                        event_callback=self._bridge,
+                        shutdown_grace=self._shutdown_timeout,
+                        **self._run_opts,
+                    )
+                except SessionError as exc:
+                    raise TypeError(str(exc)) from None
+                self._provider = self._lifecycle.provider
+                self._started = True
+                task_status.started()
+                with self._send:
+                    await self._run()
+        finally:
+            self._done.set()
+
+    async def _run(self) -> None:
+        assert self._lifecycle is not None
+        error: dict[str, Any] | None = None
+        self._last_activity = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            if math.isfinite(self._idle_timeout):
+                nursery.start_soon(self._watchdog)
+            with self._run_scope:
+                try:
+                    self.result = await self._lifecycle.execute()
+                except SessionError as exc:
+                    error = error_payload(exc, fallback_provider=self._provider)
+                except Exception as exc:
+                    error = {
+                        "error_code": "internal_error",
+                        "error_message": redact_text("".join(traceback.format_exception(exc))),
+                    }
+            nursery.cancel_scope.cancel()
+        if self._timed_out:
+            error = {
+                "error_code": "timeout",
+                "error_message": f"stream idle timeout after {self._idle_timeout:g}s",
+            }
+        if error is not None and not self._closing:
+            await self._deliver(
+                Event(
+                    type=EventType.ERROR_OCCURRED,
+                    session_id=self.session_id,
+                    run_id=self.run_id,
+                    provider=self._provider,
+                    data=error,
+                )
+            )
+
+    async def _deliver(self, event: Event) -> None:
+        """Hand *event* to the consumer; a checkpoint, like ``MemorySendChannel.send``.
+
+        The fast path (room in the buffer) is the memory channel's own; the
+        slow path waits for the consumer with the idle timer and the execute
+        timeout paused, since a slow consumer is not a silent producer.
+        """
+        try:
+            self._send.send_nowait(event)
+        except trio.WouldBlock:
+            if not await self._deliver_blocking(event):
+                return
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return  # the consumer has closed the stream: nothing left to hand over
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        self._delivered += 1
+        self._last_activity = trio.current_time()
+
+    async def _deliver_blocking(self, event: Event) -> bool:
+        assert self._lifecycle is not None
+        self._sending = True
+        try:
+            with self._lifecycle.execute_deadline_paused():
+                await self._send.send(event)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        finally:
+            self._sending = False
+        return True
+
+    async def _bridge(self, event: Event) -> None:
+        """The run's event callback: hand the event on, then call the user's callback."""
+        await self._deliver(event)
+        callback = self._user_callback
+        if callback is not None:
+            try:
+                result = callback(event)
+                if result is not None and hasattr(result, "__await__"):
+                    await result
+            except Exception:
+                logger.debug("event_callback raised; ignored", exc_info=True)
+
+    async def _watchdog(self) -> None:
+        """Cancel the run after ``idle_timeout`` seconds of producer silence.
+
+        One sleeping task instead of a cancel scope per event: the producer
+        only stamps ``_last_activity``. Time spent blocked handing an event to
+        a full buffer (a slow consumer) never counts as silence.
+        """
+        idle = self._idle_timeout
+        while True:
+            deadline = self._last_activity + idle
+            if not self._sending and trio.current_time() >= deadline:
+                break
+            await trio.sleep_until(
+                max(deadline, trio.current_time() + (idle if self._sending else 0))
+            )
+        assert self._lifecycle is not None
+        self._timed_out = True
+        self._lifecycle.interrupted_status = RunStatus.TIMEOUT
+        self._run_scope.cancel(reason=f"stream idle timeout after {idle:g}s")
+
+
+def _create(
+    adapter: object,
+    input: object,
+    store: object,
+    agent_id: str | None,
+    run_opts: Mapping[str, Any] | None,
+    idle_timeout: float,
+    shutdown_timeout: float,
+    max_buffer: int | float,
+) -> StreamSession:
+    if isinstance(max_buffer, bool) or not (
+        (isinstance(max_buffer, int) and max_buffer >= 0) or max_buffer == math.inf
+    ):
+        raise ValueError(f"max_buffer must be an int >= 0 or math.inf, got {max_buffer!r}")
+    return StreamSession(
+        adapter=adapter_spec(adapter),
+        store=store_spec(store),
+        input=check_input(input),
+        run_opts=_run_options(run_opts, agent_id),
+        idle_timeout=_positive_seconds("idle_timeout", idle_timeout),
+        shutdown_timeout=_positive_seconds("shutdown_timeout", shutdown_timeout, allow_zero=True),
+        max_buffer=max_buffer,
+    )
+
+
+async def start_stream_session(
+    nursery: trio.Nursery,
+    *,
+    adapter: object,
+    input: Mapping[str, Any] | str,
+    store: object = None,
+    agent_id: str | None = None,
+    run_opts: Mapping[str, Any] | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+    max_buffer: int | float = DEFAULT_MAX_BUFFER,
+) -> StreamSession:
+    """Start a stream session as a task in *nursery* and return its stream.
+
+    Takes the same options as :func:`open_stream_session`. Returns once the
+    owned adapter and store are open and the run has started; a failure to
+    open them raises :class:`SessionError` here. ``await stream.aclose()``
+    stops it; otherwise it ends with the run (and *nursery* waits for it).
+    """
+    stream = _create(
+        adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
+    )
+    await nursery.start(stream._main)
+    return stream
+
+
+@asynccontextmanager
+async def open_stream_session(
+    *,
+    adapter: object,
+    input: Mapping[str, Any] | str,
+    store: object = None,
+    agent_id: str | None = None,
+    run_opts: Mapping[str, Any] | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+    max_buffer: int | float = DEFAULT_MAX_BUFFER,
+) -> AsyncIterator[StreamSession]:
+    """Run one agent session and stream its events::
+
+        spec = (ClaudeAdapter, {"model": "claude-haiku-4-5"})
+        async with open_stream_session(adapter=spec, input={"prompt": "Hi"}) as stream:
+            async for event in stream:
+                print(event.type, event.data)
+
+    ``adapter``: an instance (borrowed: never opened or closed here), or a class
+    or ``(AdapterClass, {options})`` (owned: built, entered, and exited on the way
+    out). ``store``: None (an owned :class:`InMemorySessionStore`), an instance
+    (borrowed) or a class/``(StoreClass, {options})`` (owned). ``run_opts`` are
+    :func:`run_once` options; ``agent_id`` wins over ``run_opts["agent_id"]``;
+    a ``run_opts["event_callback"]`` is still called for every event, and its
+    exceptions are ignored.
+
+    ``idle_timeout``: seconds of producer silence (time blocked on a full buffer
+    does not count) before the run is cancelled, recorded as ``run_timeout``,
+    and the stream ends with an ``error_occurred`` event of code ``timeout``.
+    ``shutdown_timeout``: seconds the cancelled run gets for its shielded
+    bookkeeping, and each owned resource for closing. ``max_buffer``: the
+    memory channel's size; a full buffer blocks the adapter (backpressure),
+    nothing is dropped.
+
+    Entry raises ``TypeError``/``ValueError`` for bad arguments and
+    :class:`SessionError` (``provider_unavailable`` / ``storage_connection_failed``)
+    if an owned resource cannot be opened (after closing what was opened).
+    Exit (normal, ``break``, exception, cancellation) closes the stream as
+    :meth:`StreamSession.aclose` does; no task, process or connection outlives
+    the block. Exceptions from the body propagate unchanged (not in a group).
+    """
+    stream = _create(
+        adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
+    )
+    async with task_scope() as nursery:
+        await nursery.start(stream._main)
+        try:
+            yield stream
+        finally:
+            await stream.aclose()
