@@ -34,6 +34,7 @@ from ._supervisor import open_session_supervisor as open_session_supervisor
 from ._transcript import Transcript as Transcript
 from ._transcript import TranscriptMessage as TranscriptMessage
 from .stores import InMemorySessionStore as InMemorySessionStore
+from .stores import SQLiteSessionStore as SQLiteSessionStore
 
 __version__ = "0.1.0.dev0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "Run",
     "RunResult",
     "RunStatus",
+    "SQLiteSessionStore",
     "Session",
     "SessionError",
     "SessionStatus",

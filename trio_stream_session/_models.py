@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -125,7 +125,18 @@ class Session:
         return dataclasses.replace(self, updated_at=utc_now(), **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` reverses it."""
         return _record_dict(self)
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> Session:
+        """Rebuild a session from :meth:`to_dict` output (``SessionError`` if malformed)."""
+        fields = _known_fields(cls, value)
+        fields["tags"] = tuple(fields.get("tags") or ())
+        for key in ("created_at", "updated_at"):
+            if key in fields:
+                fields[key] = _parse_time(fields[key], key)
+        return _build(cls, fields)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,7 +179,17 @@ class Run:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` reverses it."""
         return _record_dict(self)
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> Run:
+        """Rebuild a run from :meth:`to_dict` output (``SessionError`` if malformed)."""
+        fields = _known_fields(cls, value)
+        for key in ("started_at", "ended_at"):
+            if fields.get(key) is not None:
+                fields[key] = _parse_time(fields[key], key)
+        return _build(cls, fields)
 
 
 def add_token_usage(current: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,3 +295,31 @@ def negotiate_capabilities(
 
 def _record_dict(record: Any) -> dict[str, Any]:
     return {f.name: json_safe(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
+def _known_fields(cls: type, value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SessionError("validation_error", f"{cls.__name__} record must be a mapping")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in value.items() if k in names}
+
+
+def _parse_time(value: object, key: str) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise SessionError(
+            "validation_error", f"{key} is not an ISO-8601 time: {value!r}"
+        ) from None
+
+
+_R_ = TypeVar("_R_")
+
+
+def _build(cls: Callable[..., _R_], fields: dict[str, Any]) -> _R_:
+    try:
+        return cls(**fields)
+    except TypeError as exc:
+        raise SessionError("validation_error", f"malformed record: {exc}") from None
