@@ -24,6 +24,8 @@ from ._ports import SessionStore as SessionStore
 from ._provider_error import normalize_provider_error as normalize_provider_error
 from ._redact import redact_text as redact_text
 from ._redact import redact_value as redact_value
+from ._replay import ReplayStream as ReplayStream
+from ._replay import replay_session as replay_session
 from ._session import StreamSession as StreamSession
 from ._session import StreamStatistics as StreamStatistics
 from ._session import open_stream_session as open_stream_session
@@ -49,6 +51,7 @@ __all__ = [
     "InMemorySessionStore",
     "Negotiation",
     "ProviderAdapter",
+    "ReplayStream",
     "Run",
     "RunResult",
     "RunStatus",
@@ -70,6 +73,7 @@ __all__ = [
     "open_stream_session",
     "redact_text",
     "redact_value",
+    "replay_session",
     "run_once",
     "start_stream_session",
 ]

@@ -1,0 +1,166 @@
+"""The command line, driven as a real subprocess (offline, --adapter mock)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trio_stream_session import Event
+from trio_stream_session._cli import main
+
+ENV = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "ANTHROPIC_API_KEY")}
+
+
+def cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trio_stream_session", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV if env is None else env,
+        check=False,
+    )
+
+
+def test_offline_mock_session_renders_and_exits_0() -> None:
+    done = cli("--adapter", "mock", "Hello")
+    assert done.returncode == 0, done.stderr
+    assert "Mock response" in done.stdout
+    assert "\x1b[" not in done.stdout  # not a terminal: no colour
+    assert done.stderr == ""
+
+
+def test_prompt_from_stdin() -> None:
+    done = cli("--adapter", "mock", "--renderer", "verbose", stdin="Hello from stdin\n")
+    assert done.returncode == 0, done.stderr
+    assert "run_started" in done.stdout or "Mock response" in done.stdout
+
+
+def test_run_error_exits_1_with_the_error_rendered() -> None:
+    done = cli("--adapter", "mock", "--mock-mode", "failing", "Hello")
+    assert done.returncode == 1
+    assert "Configured to fail" in done.stdout
+
+
+def test_idle_timeout_exits_1() -> None:
+    done = cli("--adapter", "mock", "--mock-mode", "timeout", "--idle-timeout", "0.2", "Hi")
+    assert done.returncode == 1
+    assert "stream idle timeout after 0.2s" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--adapter", "mock"), "the prompt is empty"),
+        (("--adapter", "mock", "--store", "redis:x", "Hi"), "--store must be"),
+        (("--adapter", "mock", "--idle-timeout", "-1", "Hi"), "--idle-timeout"),
+        (("--adapter", "nope", "Hi"), "invalid choice"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(args: tuple[str, ...], message: str) -> None:
+    done = cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_jsonl_output_parses_back_into_events(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    done = cli("--adapter", "mock", "--jsonl", str(path), "Hello")
+    assert done.returncode == 0, done.stderr
+    lines = path.read_text("utf-8").splitlines()
+    events = [Event.from_dict(json.loads(line)) for line in lines]
+    assert events[0].type == "run_started"
+    assert events[-1].type == "run_completed"
+    assert [e.sequence_number for e in events] == list(range(4, 4 + len(events)))
+
+
+def test_sqlite_store_list_and_replay(tmp_path: Path) -> None:
+    store = f"sqlite:{tmp_path / 'sessions.db'}"
+    first = cli("--adapter", "mock", "--store", store, "Hello")
+    assert first.returncode == 0, first.stderr
+    listed = cli("--store", store, "--list-sessions")
+    assert listed.returncode == 0, listed.stderr
+    [line] = listed.stdout.splitlines()
+    session_id, status, agent = line.split()[:3]
+    assert (status, agent) == ("completed", "mock")
+    replayed = cli("--store", store, "--replay", session_id)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == first.stdout
+    missing = cli("--store", store, "--replay", "ses_nope")
+    assert missing.returncode == 2
+    assert "Session not found: ses_nope" in missing.stderr
+
+
+def test_ctrl_c_exits_130_and_records_the_run_as_cancelled(tmp_path: Path) -> None:
+    db = tmp_path / "interrupted.db"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trio_stream_session",
+            "--adapter",
+            "mock",
+            "--mock-mode",
+            "timeout",
+            "--store",
+            f"sqlite:{db}",
+            "Hi",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 30
+    while _run_status(db) != "running":
+        assert time.monotonic() < deadline, "the run never started"
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert _run_status(db) == "cancelled"
+
+
+def _run_status(db: Path) -> str | None:
+    if not db.exists():
+        return None
+    try:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT status FROM runs").fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out = FakeTTY()
+    assert main(["--adapter", "mock", "Hi"], stdout=out, stderr=io.StringIO()) == 0
+    assert "\x1b[" in out.getvalue()
+    for args, env in ((["--no-color"], None), ([], "1")):
+        if env:
+            monkeypatch.setenv("NO_COLOR", env)
+        out = FakeTTY()
+        assert main(["--adapter", "mock", *args, "Hi"], stdout=out, stderr=io.StringIO()) == 0
+        assert "\x1b[" not in out.getvalue()
+        assert "Mock response" in out.getvalue()
