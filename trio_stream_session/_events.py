@@ -261,7 +261,10 @@ def _parse_timestamp(item: object) -> datetime:
         raise SessionError("validation_error", "timestamp must be an ISO-8601 string")
     if parsed.tzinfo is None:
         raise SessionError("validation_error", "timestamp must carry a UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise SessionError("validation_error", f"timestamp is out of range: {item!r}") from None
 
 
 def json_safe(value: Any, _depth: int = 0) -> Any:

@@ -62,21 +62,20 @@ def truncate_text(
     """
     if text is None:
         return None, False
-    if not isinstance(text, str):
-        return repr(text), True
-    truncated = False
+    truncated = not isinstance(text, str)
+    value = text if isinstance(text, str) else repr(text)
     if isinstance(max_lines, int) and max_lines > 0:
-        lines = text.split("\n")
+        lines = value.split("\n")
         if len(lines) > max_lines:
-            text = "\n".join(lines[:max_lines])
+            value = "\n".join(lines[:max_lines])
             truncated = True
     if isinstance(max_bytes, int) and max_bytes > 0:
-        raw = text.encode("utf-8", "surrogatepass")
+        raw = value.encode("utf-8", "surrogatepass")
         if len(raw) > max_bytes:
             # "ignore" drops a trailing partial character: the cut lands on a boundary.
-            text = raw[:max_bytes].decode("utf-8", "ignore")
+            value = raw[:max_bytes].decode("utf-8", "ignore")
             truncated = True
-    return text, truncated
+    return value, truncated
 
 
 def _get(attrs: Mapping[str, Any], details: Mapping[str, Any], *keys: str) -> Any:
@@ -139,15 +138,18 @@ def normalize_provider_error(
     details: Mapping[str, Any] = raw_details if isinstance(raw_details, Mapping) else {}
 
     stderr_raw = _get(attrs, details, "stderr")
-    if isinstance(stderr_raw, str):
-        stderr_raw = redact_text(stderr_raw)
+    converted = stderr_raw is not None and not isinstance(stderr_raw, str)
+    if stderr_raw is not None:
+        stderr_raw = redact_text(stderr_raw if isinstance(stderr_raw, str) else repr(stderr_raw))
     stderr, cut = truncate_text(stderr_raw, max_bytes, max_lines)
-    if stderr is not None and not isinstance(stderr_raw, str):
-        stderr = redact_text(stderr)
-    truncated = cut or any(
-        _truthy_flag(source.get(key))
-        for source in (attrs, details)
-        for key in ("truncated", "truncated?", "stderr_truncated", "stderr_truncated?")
+    truncated = (
+        converted
+        or cut
+        or any(
+            _truthy_flag(source.get(key))
+            for source in (attrs, details)
+            for key in ("truncated", "truncated?", "stderr_truncated", "stderr_truncated?")
+        )
     )
 
     message = _get(attrs, details, "message")

@@ -71,11 +71,10 @@ def build_transcript(
 
     def flush_stream() -> None:
         nonlocal streamed_event
-        if streamed and streamed_event is not None:
+        text = "".join(streamed)
+        if text and streamed_event is not None:
             messages.append(
-                TranscriptMessage(
-                    role="assistant", content="".join(streamed), metadata=_meta(streamed_event)
-                )
+                TranscriptMessage(role="assistant", content=text, metadata=_meta(streamed_event))
             )
         streamed.clear()
         streamed_event = None

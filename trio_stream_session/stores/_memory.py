@@ -271,6 +271,8 @@ class InMemorySessionStore:
                     await waiter.wait()
             finally:
                 waiters.discard(waiter)
+                if not waiters and self._waiters.get(session_id) is waiters:
+                    del self._waiters[session_id]
             found = self._query(query)
         return found
 

@@ -382,6 +382,8 @@ class SQLiteSessionStore:
                     await waiter.wait()
             finally:
                 waiters.discard(waiter)
+                if not waiters and self._waiters.get(session_id) is waiters:
+                    del self._waiters[session_id]
             if self._closed:
                 break
             found = await self._run(lambda conn: _select(conn, query))

@@ -115,8 +115,8 @@ class MockAdapter:
         return self.entered > 0 and self.exited >= self.entered
 
     async def __aenter__(self) -> Self:
-        self.entered += 1
         await trio.lowlevel.checkpoint()
+        self.entered += 1  # only once entering has succeeded (a cancelled enter is no enter)
         return self
 
     async def __aexit__(
