@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 import pytest
 import trio
 import trio.testing
+from _support import USER_INPUT
 
 from trio_stream_session import InMemorySessionStore, open_stream_session
 from trio_stream_session.testing import MockAdapter
-
-from _support import USER_INPUT
 
 
 class StepCanceller(trio.abc.Instrument):
