@@ -291,8 +291,8 @@ def test_json_safe_depth_limit() -> None:
     while isinstance(out, list):
         out = out[0]
         depth += 1
-    assert isinstance(out, str) and out.startswith("[")
-    assert depth == 65
+    assert out == "<too deep>"
+    assert depth == 64
 
 
 # -- from_dict ----------------------------------------------------------------------------
@@ -594,3 +594,42 @@ def test_property_from_dict_only_raises_session_error(value: Any) -> None:
         assert isinstance(event, Event)
         assert event.timestamp.utcoffset() == timedelta(0)
         assert isinstance(event.type, EventType)
+
+
+def test_build_event_makes_a_real_frozen_event() -> None:
+    import dataclasses
+
+    from trio_stream_session._events import build_event
+
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    built = build_event(
+        "evt_1", EventType.RUN_STARTED, when, "ses_1", "run_1", 3, "p", "c", {"a": 1}, {}
+    )
+    assert type(built) is Event
+    assert built == Event(
+        id="evt_1",
+        type=EventType.RUN_STARTED,
+        timestamp=when,
+        session_id="ses_1",
+        run_id="run_1",
+        sequence_number=3,
+        provider="p",
+        correlation_id="c",
+        data={"a": 1},
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.id = "other"  # type: ignore[misc]
+    assert built.with_sequence(4).sequence_number == 4 and built.sequence_number == 3
+
+
+def test_json_safe_terminates_on_cycles_and_shared_structures() -> None:
+    cyclic: dict[str, Any] = {"a": 1}
+    cyclic["self"] = cyclic
+    assert json_safe(cyclic) == {"a": 1, "self": "<cycle>"}
+    shared: list[Any] = []
+    for _ in range(60):
+        shared = [shared, shared]  # 2**60 paths if expanded naively
+    result = json_safe(shared)
+    assert "..." in repr(result)
+    event = Event(type=EventType.RUN_STARTED, session_id="s", data={"loop": cyclic})
+    assert event.to_dict()["data"]["loop"]["self"] == "<cycle>"

@@ -334,3 +334,13 @@ def test_redact_value_deep_clean_data_never_leaks_unscanned() -> None:
     for _ in range(50):
         deep_list = [deep_list]
     assert "ghp_" not in repr(redact_value(deep_list))
+
+
+def test_redact_value_terminates_on_cycles_and_shared_structures() -> None:
+    cyclic: dict[str, object] = {"k": "password=hunter2"}
+    cyclic["self"] = cyclic
+    assert redact_value(cyclic) == {"k": "[REDACTED]", "self": "[REDACTED]"}
+    shared: list[object] = ["api_key=abcdef"]
+    for _ in range(60):
+        shared = [shared, shared]
+    assert "abcdef" not in repr(redact_value(shared))

@@ -17,14 +17,23 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import trio
 
 from ._cost import calculate_cost
 from ._errors import ErrorCode, SessionError
-from ._events import _BY_VALUE, Event, EventType, shape_warnings, utc_now
+from ._events import (
+    _BY_VALUE,
+    _SHAPES,
+    Event,
+    EventType,
+    _randbits,
+    build_event,
+    shape_warnings,
+    utc_now,
+)
 from ._input import check_input, input_messages
 from ._models import (
     CapabilityType,
@@ -39,10 +48,14 @@ from ._ports import ProviderAdapter, SessionStore
 from ._provider_error import error_payload
 from ._redact import redact_value
 from ._transcript import build_transcript
+from .stores import InMemorySessionStore
 
 __all__ = ["RunResult", "cancel_run", "resolve_execute_timeout", "run_once"]
 
 logger = logging.getLogger("trio_stream_session")
+_now = datetime.now
+_checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
+_cancel_shielded_checkpoint = trio.lowlevel.cancel_shielded_checkpoint
 
 #: Seconds an adapter's ``execute`` may take when ``adapter_opts`` names no ``timeout``.
 EXECUTE_TIMEOUT: Final = 60.0
@@ -64,6 +77,9 @@ _REDACTED_TYPES: Final = frozenset(
         EventType.TOOL_CALL_FAILED,
         EventType.POLICY_VIOLATION,
     }
+)
+_OBSERVED_TYPES: Final = frozenset(
+    {EventType.RUN_STARTED, EventType.RUN_CANCELLED, EventType.RUN_COMPLETED}
 )
 _UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite"})
 _INTERRUPTION: Final = {
@@ -114,6 +130,22 @@ def resolve_execute_timeout(value: object) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return min(float(value), MAX_EXECUTE_TIMEOUT)  # inf -> the cap; nan fails "> 0"
     return EXECUTE_TIMEOUT
+
+
+def _copy_mapping(value: object) -> dict[str, Any]:
+    """A private copy of an adapter's ``data``/``metadata`` (``{}`` if not a mapping)."""
+    if type(value) is dict:
+        return value.copy()
+    if value is None or not isinstance(value, Mapping):
+        return {}
+    return dict(value)
+
+
+def _aware_or_now(value: object) -> datetime:
+    """The adapter's timestamp if it is an aware datetime, else now (UTC)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    return utc_now()
 
 
 def _check_store(store: object) -> SessionStore:
@@ -172,6 +204,10 @@ class RunLifecycle:
         shutdown_grace: float = SHUTDOWN_GRACE,
     ) -> None:
         self.store = _check_store(store)
+        # The in-memory store may adopt the events this pipeline builds (no copy).
+        self._append_fresh: Callable[[Event], Event] | None = None
+        if type(self.store).append_event is InMemorySessionStore.append_event:
+            self._append_fresh = self.store._append_fresh  # type: ignore[attr-defined]
         self.adapter = adapter
         self.provider = _adapter_name(adapter)
         try:
@@ -212,49 +248,83 @@ class RunLifecycle:
     # -- the event path -------------------------------------------------------------
 
     async def emit(self, raw: Mapping[str, Any]) -> Event:
-        """Normalise, persist and hand on one adapter event (the adapter's ``emit``)."""
+        """Normalise, persist and hand on one adapter event (the adapter's ``emit``).
+
+        Always a checkpoint. ``event_callback`` is called with the stored
+        event; if it returns an awaitable, that is awaited.
+
+        This is the per-event hot path: common cases (plain dicts, canonical
+        string types, no timestamp) are inlined; anything else takes the
+        general helpers.
+        """
         run = self.run
         assert run is not None, "emit() called outside execute()"
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             raise TypeError(f"emit() takes an event mapping, got {type(raw).__name__}")
-        raw_type = raw.get("type")
+        get = raw.get
+        raw_type = get("type")
         event_type = (
             _BY_VALUE.get(raw_type) if type(raw_type) is str else EventType.resolve(raw_type)
         )
-        data = raw.get("data")
-        data = dict(data) if isinstance(data, Mapping) else {}
-        metadata = raw.get("metadata")
-        metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
+        data = get("data")
+        data = data.copy() if type(data) is dict else _copy_mapping(data)
+        metadata = get("metadata")
+        metadata = {} if metadata is None else _copy_mapping(metadata)
         if event_type is None:
             event_type = EventType.ERROR_OCCURRED
             if raw_type:
                 data["original_type"] = str(raw_type)
-        warnings = shape_warnings(event_type, data)
-        if warnings:
-            metadata["_validation_warnings"] = warnings
+        rules = _SHAPES.get(event_type)
+        if rules is not None:
+            for name, expected, _ in rules:
+                if data.get(name).__class__ is not expected:
+                    warnings = shape_warnings(event_type, data)
+                    if warnings:
+                        metadata["_validation_warnings"] = warnings
+                    break
         if event_type in _REDACTED_TYPES:
             data = redact_value(data)
-        timestamp = raw.get("timestamp")
-        if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
-            timestamp = utc_now()
-        event = Event(
-            type=event_type,
-            timestamp=timestamp,
-            session_id=run.session_id,
-            run_id=run.id,
-            provider=self.provider,
-            correlation_id=self._correlation_id,
-            data=data,
-            metadata=metadata,
+        timestamp = get("timestamp")
+        if timestamp is None:
+            timestamp = _now(UTC)
+        elif type(timestamp) is not datetime or timestamp.tzinfo is None:
+            timestamp = _aware_or_now(timestamp)
+        event = build_event(
+            "evt_" + _randbits(128).to_bytes(16, "big").hex(),
+            event_type,
+            timestamp,
+            run.session_id,
+            run.id,
+            None,
+            self.provider,
+            self._correlation_id,
+            data,
+            metadata,
         )
         try:
-            stored = await self.store.append_event(event)
+            if self._append_fresh is not None:
+                await _checkpoint_if_cancelled()
+                stored = self._append_fresh(event)
+            else:
+                stored = await self.store.append_event(event)
         except Exception as exc:
             self.persistence_failures += 1
             logger.warning(
                 "Event persistence failed for run %s in session %s: %s", run.id, run.session_id, exc
             )
             stored = event
+        if event_type in _OBSERVED_TYPES:
+            self._observe(event_type, data)
+        if self._callback is not None:
+            result = self._callback(stored)
+            if result is not None and hasattr(result, "__await__"):
+                await result
+        # Like MemorySendChannel.send: a cancellation point first, a schedule point last.
+        await _cancel_shielded_checkpoint()
+        return stored
+
+    def _observe(self, event_type: EventType, data: Mapping[str, Any]) -> None:
+        """Note what ``_finish`` needs from the events themselves (no store reads)."""
         if event_type is EventType.RUN_STARTED and self._run_started is None:
             self._run_started = data
         elif event_type is EventType.RUN_CANCELLED:
@@ -263,11 +333,6 @@ class RunLifecycle:
             cost = data.get("total_cost_usd")
             if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
                 self._reported_cost = float(cost)
-        if self._callback is not None:
-            result = self._callback(stored)
-            if result is not None and hasattr(result, "__await__"):
-                await result
-        return stored
 
     @contextmanager
     def execute_deadline_paused(self) -> Iterator[None]:

@@ -57,6 +57,7 @@ DEFAULT_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
 )
 
 _MAX_DEPTH: Final = 32
+_MAX_NODES: Final = 100_000
 
 
 def _literal(replacement: str) -> Callable[[re.Match[str]], str]:
@@ -79,20 +80,31 @@ def redact_text(text: str, *, categorized: bool = False) -> str:
     return text
 
 
-def redact_value(value: Any, *, _depth: int = 0) -> Any:
+def redact_value(value: Any) -> Any:
     """Redact every string inside *value* (mappings, lists and tuples, recursively).
 
     Mappings come back as ``dict``; keys are kept; numbers, booleans and
-    ``None`` never change. Structures nested deeper than 32 levels are replaced
-    by ``"[REDACTED]"`` rather than passed through unscanned.
+    ``None`` never change. A container nested deeper than 32 levels, one that
+    contains itself, and everything after the first 100,000 containers are
+    replaced by ``"[REDACTED]"`` rather than passed through unscanned.
     """
+    return _redact(value, 0, set(), [_MAX_NODES])
+
+
+def _redact(value: Any, depth: int, path: set[int], budget: list[int]) -> Any:
     if isinstance(value, str):
         return redact_text(value)
-    if isinstance(value, Mapping | list | tuple):
-        if _depth >= _MAX_DEPTH:
-            return REDACTED
+    if not isinstance(value, Mapping | list | tuple):
+        return value
+    budget[0] -= 1
+    key = id(value)
+    if depth >= _MAX_DEPTH or budget[0] < 0 or key in path:
+        return REDACTED
+    path.add(key)
+    try:
         if isinstance(value, Mapping):
-            return {k: redact_value(v, _depth=_depth + 1) for k, v in value.items()}
-        items = [redact_value(v, _depth=_depth + 1) for v in value]
+            return {k: _redact(v, depth + 1, path, budget) for k, v in value.items()}
+        items = [_redact(v, depth + 1, path, budget) for v in value]
         return items if isinstance(value, list) else tuple(items)
-    return value
+    finally:
+        path.discard(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import traceback
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, Literal, final
@@ -131,7 +131,6 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         self._provider: str | None = None
         self._delivered = 0
         self._sending = False
-        self._last_activity = 0.0
         self.result: RunResult | None = None
         """The :class:`RunResult` once the run has succeeded, else None."""
         self.meta: Mapping[str, Any] = {"adapter": adapter.meta, "store": store.meta}
@@ -218,7 +217,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
                         store,
                         adapter,
                         self._input,
-                        event_callback=self._bridge,
+                        event_callback=self._hand_over,
                         shutdown_grace=self._shutdown_timeout,
                         **self._run_opts,
                     )
@@ -235,7 +234,6 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
     async def _run(self) -> None:
         assert self._lifecycle is not None
         error: dict[str, Any] | None = None
-        self._last_activity = trio.current_time()
         async with trio.open_nursery() as nursery:
             if math.isfinite(self._idle_timeout):
                 nursery.start_soon(self._watchdog)
@@ -256,7 +254,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
                 "error_message": f"stream idle timeout after {self._idle_timeout:g}s",
             }
         if error is not None and not self._closing:
-            await self._deliver(
+            await self._deliver_terminal(
                 Event(
                     type=EventType.ERROR_OCCURRED,
                     session_id=self.session_id,
@@ -266,64 +264,89 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
                 )
             )
 
-    async def _deliver(self, event: Event) -> None:
-        """Hand *event* to the consumer; a checkpoint, like ``MemorySendChannel.send``.
+    def _hand_over(self, event: Event) -> Awaitable[None] | None:
+        """The run's event callback: hand *event* to the consumer, then call the
+        user's callback.
 
-        The fast path (room in the buffer) is the memory channel's own; the
-        slow path waits for the consumer with the idle timer and the execute
-        timeout paused, since a slow consumer is not a silent producer.
+        The fast path (room in the buffer) is synchronous: the run's ``emit``
+        provides the checkpoint, as ``MemorySendChannel.send`` does. When the
+        buffer is full this returns the waiting part as an awaitable.
         """
         try:
             self._send.send_nowait(event)
         except trio.WouldBlock:
-            if not await self._deliver_blocking(event):
-                return
+            return self._hand_over_blocking(event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            return  # the consumer has closed the stream: nothing left to hand over
+            pass  # the consumer has closed the stream: nothing left to hand over
         else:
-            await trio.lowlevel.cancel_shielded_checkpoint()
-        self._delivered += 1
-        self._last_activity = trio.current_time()
+            self._delivered += 1
+        return None if self._user_callback is None else self._call_user(event)
 
-    async def _deliver_blocking(self, event: Event) -> bool:
+    async def _hand_over_blocking(self, event: Event) -> None:
+        """Wait for room, with the idle timer and the execute timeout paused:
+        a slow consumer is not a silent producer."""
         assert self._lifecycle is not None
         self._sending = True
         try:
             with self._lifecycle.execute_deadline_paused():
                 await self._send.send(event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            return False
+            pass
+        else:
+            self._delivered += 1
         finally:
             self._sending = False
-        return True
+        pending = None if self._user_callback is None else self._call_user(event)
+        if pending is not None:
+            await pending
 
-    async def _bridge(self, event: Event) -> None:
-        """The run's event callback: hand the event on, then call the user's callback."""
-        await self._deliver(event)
-        callback = self._user_callback
-        if callback is not None:
-            try:
-                result = callback(event)
-                if result is not None and hasattr(result, "__await__"):
-                    await result
-            except Exception:
-                logger.debug("event_callback raised; ignored", exc_info=True)
+    def _call_user(self, event: Event) -> Awaitable[None] | None:
+        """Call the user's ``event_callback``; its exceptions are logged and ignored."""
+        assert self._user_callback is not None
+        try:
+            result = self._user_callback(event)
+        except Exception:
+            logger.debug("event_callback raised; ignored", exc_info=True)
+            return None
+        if result is not None and hasattr(result, "__await__"):
+            return self._await_user(result)
+        return None
+
+    async def _await_user(self, pending: Awaitable[Any]) -> None:
+        try:
+            await pending
+        except Exception:
+            logger.debug("event_callback raised; ignored", exc_info=True)
+
+    async def _deliver_terminal(self, event: Event) -> None:
+        try:
+            await self._send.send(event)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+        self._delivered += 1
 
     async def _watchdog(self) -> None:
         """Cancel the run after ``idle_timeout`` seconds of producer silence.
 
-        One sleeping task instead of a cancel scope per event: the producer
-        only stamps ``_last_activity``. Time spent blocked handing an event to
-        a full buffer (a slow consumer) never counts as silence.
+        One sleeping task instead of a cancel scope per event, and the
+        producer does no more than count events: the watchdog samples the count
+        every eighth of the timeout, so it fires between ``idle_timeout`` and
+        ``1.125 * idle_timeout`` after the last event, never early. Time spent
+        blocked handing an event to a full buffer (a slow consumer) counts as
+        activity, not silence.
         """
         idle = self._idle_timeout
+        step = idle / 8
+        seen = self._delivered
+        last_progress = trio.current_time()
         while True:
-            deadline = self._last_activity + idle
-            if not self._sending and trio.current_time() >= deadline:
+            now = trio.current_time()
+            if self._delivered != seen or self._sending:
+                seen = self._delivered
+                last_progress = now
+            elif now >= last_progress + idle:
                 break
-            await trio.sleep_until(
-                max(deadline, trio.current_time() + (idle if self._sending else 0))
-            )
+            await trio.sleep_until(min(last_progress + idle, now + step))
         assert self._lifecycle is not None
         self._timed_out = True
         self._lifecycle.interrupted_status = RunStatus.TIMEOUT

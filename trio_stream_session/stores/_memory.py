@@ -18,6 +18,7 @@ from ._query import EventQuery
 __all__ = ["InMemorySessionStore"]
 
 _checkpoint_if_cancelled: Final = trio.lowlevel.checkpoint_if_cancelled
+_set_sequence: Final = Event.__dict__["sequence_number"].__set__  # Event is frozen
 
 
 class InMemorySessionStore:
@@ -174,6 +175,26 @@ class InMemorySessionStore:
         self._check_open()
         return self._append(event)
 
+    def _append_fresh(self, event: Event) -> Event:
+        """``append_event`` without the checkpoint, for an event ``run_once`` has
+        just built (valid, with a new id) and never shared: its sequence number
+        is set in place instead of copying the event. The caller checkpoints."""
+        self._check_open()
+        session_id: str = event.session_id  # type: ignore[assignment]
+        log = self._events.get(session_id)
+        if log is None:
+            log = self._events[session_id] = []
+        _set_sequence(event, len(log) + 1)
+        log.append(event)
+        self._by_id[event.id] = event
+        if self._waiters:
+            self._wake(session_id)
+        return event
+
+    def _wake(self, session_id: str) -> None:
+        for waiter in self._waiters.pop(session_id, ()):
+            waiter.set()
+
     def _append(self, event: Event) -> Event:
         session_id = event.session_id if isinstance(event, Event) else None
         if not session_id:
@@ -187,10 +208,8 @@ class InMemorySessionStore:
         stored = event.with_sequence(len(log) + 1)
         log.append(stored)
         self._by_id[stored.id] = stored
-        waiters = self._waiters.pop(session_id, None)
-        if waiters:
-            for waiter in waiters:
-                waiter.set()
+        if self._waiters:
+            self._wake(session_id)
         return stored
 
     @staticmethod
