@@ -1,0 +1,203 @@
+"""Studio tool summaries: the reference's tool_summary_test, ported (spec §12.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from trio_stream_session.rendering._tool_summary import (
+    format_duration,
+    format_size,
+    host,
+    line_count,
+    preview_lines,
+    shorten_path,
+    spinner_text,
+    summary_line,
+)
+
+
+def info(name: Any, tool_input: Any = None, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "input": tool_input, **extra}
+
+
+# Spinner text
+
+
+@pytest.mark.parametrize(
+    ("name", "tool_input", "expected"),
+    [
+        (
+            "bash",
+            {"command": "mix test test/pubsub_test.exs"},
+            "Running: mix test test/pubsub_test.exs",
+        ),
+        ("Bash", {"command": "ls"}, "Running: ls"),
+        ("Read", {"file_path": "lib/rendering/sink.ex"}, "Reading lib/rendering/sink.ex"),
+        ("Write", {"file_path": "test/pubsub_sink_test.exs"}, "Writing test/pubsub_sink_test.exs"),
+        ("Edit", {"file_path": "lib/session_manager.ex"}, "Editing lib/session_manager.ex"),
+        ("Glob", {"pattern": "**/*.ex"}, "Searching for **/*.ex"),
+        (
+            "Grep",
+            {"pattern": "defmodule.*Sink", "path": "lib/"},
+            'Searching "defmodule.*Sink" in lib/',
+        ),
+        ("Task", {"description": "Explore codebase"}, "Running task: Explore codebase"),
+        ("WebFetch", {"url": "https://github.com/nshkrdotcom"}, "Fetching github.com"),
+        ("WebSearch", {"query": "elixir pubsub"}, 'Searching: "elixir pubsub"'),
+        ("custom_tool", {}, "Using custom_tool"),
+    ],
+)
+def test_spinner_text(name: str, tool_input: dict[str, Any], expected: str) -> None:
+    assert spinner_text(info(name, tool_input)) == expected
+
+
+def test_spinner_truncates_long_command() -> None:
+    command = "x" * 70
+    assert spinner_text(info("bash", {"command": command})) == "Running: " + "x" * 60 + "..."
+
+
+def test_spinner_missing_input() -> None:
+    assert spinner_text(info("bash", None)) == "Running bash"
+    assert spinner_text(info("Read", {})) == "Reading file"
+    assert spinner_text({}) == "Using tool"
+
+
+# Summary line
+
+
+def test_bash_summary() -> None:
+    line = summary_line(info("bash", {"command": "mix test"}, output="x" * 156, exit_code=0))
+    assert line == "Ran: mix test (exit 0, 156 chars)"
+
+
+def test_bash_failed_summary() -> None:
+    line = summary_line(
+        info("bash", {"command": "mix compile"}, output="e" * 2400, exit_code=1, status="failed")
+    )
+    assert line == "Bash failed: mix compile (exit 1, 2.4k chars)"
+
+
+def test_bash_duration() -> None:
+    line = summary_line(info("bash", {"command": "sleep 3"}, output="", duration_ms=3200))
+    assert "3.2s" in line
+    assert line == "Ran: sleep 3 (exit 0, 3.2s)"
+
+
+def test_read_summary() -> None:
+    output = "\n".join(f"line {i}" for i in range(72))
+    assert summary_line(info("Read", {"file_path": "lib/sink.ex"}, output=output)) == (
+        "Read lib/sink.ex (72 lines)"
+    )
+
+
+def test_write_summary() -> None:
+    content = "\n".join(f"line {i}" for i in range(138))
+    line = summary_line(
+        info("Write", {"file_path": "test/pubsub_sink_test.exs", "content": content}, output="ok")
+    )
+    assert line == "Wrote test/pubsub_sink_test.exs (138 lines)"
+
+
+def test_edit_summary() -> None:
+    line = summary_line(info("Edit", {"file_path": "lib/session_manager.ex"}, output="ok"))
+    assert line == "Edited lib/session_manager.ex"
+
+
+def test_glob_summary() -> None:
+    output = "\n".join(f"f{i}.ex" for i in range(24))
+    assert summary_line(info("Glob", {"pattern": "**/*.ex"}, output=output)) == (
+        "Found 24 files matching **/*.ex"
+    )
+
+
+def test_grep_summary() -> None:
+    output = "\n".join(f"m{i}" for i in range(8))
+    assert summary_line(info("Grep", {"pattern": "defmodule.*Sink"}, output=output)) == (
+        'Found 8 matches for "defmodule.*Sink"'
+    )
+
+
+def test_task_summary() -> None:
+    line = summary_line(info("Task", {"description": "Explore codebase"}, duration_ms=45200))
+    assert line == "Task complete: Explore codebase (45.2s)"
+
+
+def test_generic_summary() -> None:
+    assert summary_line(info("custom_tool", {}, output="y" * 234)) == (
+        "custom_tool complete (234 chars)"
+    )
+
+
+@pytest.mark.parametrize("output", [None, ""])
+def test_generic_summary_without_output(output: Any) -> None:
+    assert summary_line(info("custom_tool", {}, output=output)) == "custom_tool complete"
+
+
+def test_summary_of_map_output() -> None:
+    output = {"output": "10:      version: @version,\n", "status": "completed", "exit_code": 0}
+    line = summary_line(
+        info("bash", {"command": 'rg -n "version:" mix.exs'}, output=output, exit_code=0)
+    )
+    assert 'Ran: rg -n "version:" mix.exs' in line
+    assert "exit 0" in line
+    assert "chars" in line
+
+
+# Preview lines
+
+
+def test_preview_last_three() -> None:
+    output = "\nline1\n\nline2\nline3\nline4\n"
+    assert preview_lines({"output": output}, 3) == ["line2", "line3", "line4"]
+
+
+@pytest.mark.parametrize("output", [None, ""])
+def test_preview_empty(output: Any) -> None:
+    assert preview_lines({"output": output}, 3) == []
+
+
+def test_preview_short() -> None:
+    assert preview_lines({"output": "a\nb\n"}, 3) == ["a", "b"]
+
+
+def test_preview_map_output() -> None:
+    output = {"output": "line1\nline2\nline3\nline4", "exit_code": 0}
+    assert preview_lines({"output": output}, 2) == ["line3", "line4"]
+
+
+# format_size, shorten_path and friends
+
+
+def test_format_size() -> None:
+    assert format_size(None) == ""
+    assert format_size(0) == "0 chars"
+    assert format_size(500) == "500 chars"
+    assert format_size(1500) == "1.5k chars"
+    assert format_size(15000) == "15k chars"
+
+
+def test_shorten_short_path_unchanged() -> None:
+    assert shorten_path("lib/sink.ex") == "lib/sink.ex"
+
+
+def test_shorten_long_path() -> None:
+    path = "lib/agent_session_manager/deep/nested/rendering/sink.ex"
+    assert shorten_path(path, 20) == "lib/.../rendering/sink.ex"
+    assert shorten_path("/" + "a/" * 40 + "ever/file.ex") == "/.../ever/file.ex"
+    assert shorten_path(42) == "file"
+
+
+def test_duration_and_lines() -> None:
+    assert (format_duration(2000), format_duration(2001), format_duration(True)) == ("", "2.0s", "")
+    assert line_count("1\n2\n\n3") == 3
+    assert line_count("") == 0
+
+
+def test_host() -> None:
+    assert host("https://user:pw@Example.COM:8443/x") == "Example.COM"
+    assert host("http://[::1]:80/") == "::1"
+    assert host("notaurl") is None
+    assert host("http://[broken") is None
+    assert host(None) is None

@@ -1,0 +1,219 @@
+"""One-line descriptions of tool calls for the Studio renderer.
+
+Ports the reference ``Studio.ToolSummary`` (``reference/rendering_spec.md`` §8.3):
+a spinner text while a tool runs (``Reading lib/sink.ex``), a summary line when
+it completes (``Read lib/sink.ex (72 lines)``) and the last lines of its output
+for the preview mode.
+
+*info* is a mapping with the keys ``name``, ``input``, ``output``,
+``exit_code``, ``duration_ms`` and ``status`` (any may be missing). Numbers use
+Python's ``round`` and ``str`` (a documented deviation: ``1250`` chars is
+``1.2k``, where the reference's half-up rounding gives ``1.3k``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from ._text import first, inspect_value, is_number, mapping_get, number_text, round_number
+from ._text import to_string as _to_string
+
+__all__ = [
+    "format_duration",
+    "format_size",
+    "host",
+    "is_failed",
+    "line_count",
+    "normalize_output",
+    "preview_lines",
+    "shorten_path",
+    "spinner_text",
+    "summary_line",
+]
+
+_COMMAND_LIMIT: Final = 60
+_MAX_NESTING: Final = 8
+
+
+def _trunc(text: str, limit: int) -> str:
+    text = text.strip()
+    return text[:limit] + "..." if len(text) > limit else text
+
+
+def _tool(info: Mapping[str, Any]) -> str:
+    name = mapping_get(info, "name")
+    if name is None or name == "":
+        return "tool"
+    text = _to_string(name)
+    return "bash" if text in ("Bash", "bash") else text
+
+
+def _input(info: Mapping[str, Any]) -> Mapping[Any, Any]:
+    value = mapping_get(info, "input")
+    return value if isinstance(value, Mapping) else {}
+
+
+def _iv(tool_input: Mapping[Any, Any], key: str) -> str | None:
+    value = first(mapping_get(tool_input, key))
+    if value is None or value == "":
+        return None
+    return _to_string(value)
+
+
+def _path(tool_input: Mapping[Any, Any]) -> str:
+    return _iv(tool_input, "file_path") or _iv(tool_input, "path") or "file"
+
+
+def normalize_output(output: Any, _depth: int = 0) -> str:
+    """Tool output as text: the ``output`` key of a mapping, ``""`` for None."""
+    if output is None:
+        return ""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, Mapping):
+        if _has_key(output, "output") and _depth < _MAX_NESTING:
+            return normalize_output(mapping_get(output, "output"), _depth + 1)
+        return inspect_value(output)
+    return _to_string(output)
+
+
+def _has_key(mapping: Mapping[Any, Any], key: str) -> bool:
+    try:
+        return key in mapping
+    except Exception:
+        return False
+
+
+def line_count(text: str) -> int:
+    """Non-empty lines of *text* (``"1\\n2\\n\\n3"`` -> 3)."""
+    return sum(1 for part in text.split("\n") if part)
+
+
+def format_size(n: Any) -> str:
+    """``500 chars``, ``1.5k chars``, ``15k chars``; ``""`` for None."""
+    if not is_number(n):
+        return ""
+    if n < 1000:
+        return f"{number_text(n)} chars"
+    if n < 10000:
+        return f"{number_text(round_number(n / 1000, 1))}k chars"
+    return f"{number_text(n // 1000)}k chars"
+
+
+def format_duration(ms: Any) -> str:
+    """``3.2s`` for an integer number of milliseconds above 2000, else ``""``."""
+    if isinstance(ms, int) and not isinstance(ms, bool) and ms > 2000:
+        return f"{number_text(round_number(ms / 1000, 1))}s"
+    return ""
+
+
+def shorten_path(path: Any, max_length: int = 60) -> str:
+    """A long path as ``first/.../last/two`` (``"file"`` for a non-string)."""
+    if not isinstance(path, str):
+        return "file"
+    if len(path) <= max_length:
+        return path
+    parts = (["/"] if path.startswith("/") else []) + [p for p in path.split("/") if p]
+    if len(parts) >= 4:
+        return posixpath.join(parts[0], "...", *parts[-2:])
+    return path
+
+
+def host(url: Any) -> str | None:
+    """The host of *url* (case kept, no port or user info), or None."""
+    if not isinstance(url, str):
+        return None
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return None
+    hostname = netloc.rpartition("@")[2]
+    if hostname.startswith("["):
+        hostname = hostname[1:].partition("]")[0]
+    else:
+        hostname = hostname.partition(":")[0]
+    return hostname or None
+
+
+def is_failed(info: Mapping[str, Any]) -> bool:
+    """True if the status says ``failed`` or the exit code is a non-zero integer."""
+    status = mapping_get(info, "status")
+    if isinstance(status, str) and status == "failed":
+        return True
+    code = mapping_get(info, "exit_code")
+    return isinstance(code, int) and not isinstance(code, bool) and code != 0
+
+
+def spinner_text(info: Mapping[str, Any]) -> str:
+    """What a running tool is doing: ``Running: mix test``, ``Reading lib/a.ex``."""
+    if mapping_get(info, "name") is None:
+        return "Using tool"
+    tool = _tool(info)
+    inp = _input(info)
+    spinner = _SPINNERS.get(tool)
+    return spinner(inp) if spinner is not None else "Using " + tool
+
+
+def _bash_spinner(inp: Mapping[Any, Any]) -> str:
+    command = _iv(inp, "command")
+    return "Running: " + _trunc(command, _COMMAND_LIMIT) if command else "Running bash"
+
+
+def _grep_spinner(inp: Mapping[Any, Any]) -> str:
+    return f'Searching "{_iv(inp, "pattern") or "pattern"}" in {_iv(inp, "path") or "."}'
+
+
+_SPINNERS: Final[dict[str, Callable[[Mapping[Any, Any]], str]]] = {
+    "bash": _bash_spinner,
+    "Read": lambda inp: "Reading " + _path(inp),
+    "Write": lambda inp: "Writing " + _path(inp),
+    "Edit": lambda inp: "Editing " + _path(inp),
+    "Glob": lambda inp: "Searching for " + (_iv(inp, "pattern") or "files"),
+    "Grep": _grep_spinner,
+    "Task": lambda inp: "Running task: " + (_iv(inp, "description") or "task"),
+    "WebFetch": lambda inp: "Fetching " + (host(_iv(inp, "url")) or "web resource"),
+    "WebSearch": lambda inp: f'Searching: "{_iv(inp, "query") or ""}"',
+}
+
+
+def summary_line(info: Mapping[str, Any]) -> str:
+    """What a finished tool did: ``Ran: mix test (exit 0, 156 chars)``."""
+    tool = _tool(info)
+    inp = _input(info)
+    output = normalize_output(mapping_get(info, "output"))
+    size = format_size(len(output)) if output else ""
+    duration = format_duration(mapping_get(info, "duration_ms"))
+    if tool == "bash":
+        failed = is_failed(info)
+        command = _trunc(_iv(inp, "command") or "bash", _COMMAND_LIMIT)
+        code = mapping_get(info, "exit_code")
+        if code is None:
+            code = 1 if failed else 0
+        details = ", ".join(d for d in (f"exit {_to_string(code)}", size, duration) if d)
+        return f"{'Bash failed' if failed else 'Ran'}: {command} ({details})"
+    if tool == "Read":
+        return f"Read {shorten_path(_path(inp))} ({line_count(output)} lines)"
+    if tool == "Write":
+        content = _iv(inp, "content") or ""
+        return f"Wrote {shorten_path(_path(inp))} ({line_count(content)} lines)"
+    if tool == "Edit":
+        return f"Edited {shorten_path(_path(inp))}"
+    if tool == "Glob":
+        return f"Found {line_count(output)} files matching {_iv(inp, 'pattern') or '*'}"
+    if tool == "Grep":
+        return f'Found {line_count(output)} matches for "{_iv(inp, "pattern") or "pattern"}"'
+    if tool == "Task":
+        description = _iv(inp, "description") or "task"
+        return f"Task complete: {description}" + (f" ({duration})" if duration else "")
+    return f"{tool} complete" + (f" ({size})" if size else "")
+
+
+def preview_lines(info: Mapping[str, Any], n: int = 3) -> list[str]:
+    """The last *n* non-blank output lines, stripped."""
+    output = normalize_output(mapping_get(info, "output"))
+    lines = [line.strip() for line in output.split("\n")]
+    lines = [line for line in lines if line]
+    return lines[-n:] if n > 0 else []
