@@ -75,6 +75,13 @@ def adapters() -> dict[str, Any]:
     }
 
 
+def read_outputs(directory: Path) -> list[str]:
+    """The log and JSONL files, and the SQLite files' raw bytes (WAL included)."""
+    found = [(directory / name).read_text("utf-8") for name in ("run.log", "run.jsonl")]
+    found += [p.read_bytes().decode("utf-8", "replace") for p in directory.glob("sessions.db*")]
+    return found
+
+
 @pytest.mark.parametrize("case", list(adapters()))
 async def test_no_secret_reaches_any_output(
     case: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -111,10 +118,7 @@ async def test_no_secret_reaches_any_output(
     texts.append(json.dumps([e.to_dict() for e in events]))
     texts.append(VerboseRenderer(color=False).render(events[-1]))
     texts.append(tty.getvalue())
-    for name in ("run.log", "run.jsonl"):
-        texts.append((tmp_path / name).read_text("utf-8"))
-    for path in tmp_path.glob("sessions.db*"):
-        texts.append(path.read_bytes().decode("utf-8", "replace"))
+    texts.extend(read_outputs(tmp_path))
     async with SQLiteSessionStore(db) as store:
         [session] = await store.list_sessions()
         stored = await store.get_events(session.id)
