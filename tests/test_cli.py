@@ -164,3 +164,49 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch: pytest.MonkeyPatch) -
         assert main(["--adapter", "mock", *args, "Hi"], stdout=out, stderr=io.StringIO()) == 0
         assert "\x1b[" not in out.getvalue()
         assert "Mock response" in out.getvalue()
+
+
+async def test_claude_adapter_against_the_fake_server() -> None:
+    import trio
+
+    from trio_stream_session.testing import FakeAnthropicServer, FakeResponse
+
+    async with FakeAnthropicServer() as server:
+        server.enqueue(FakeResponse.text("Hello ", "from the fake API."))
+        env = {**ENV, "ANTHROPIC_API_KEY": "sk-ant-test-0123456789abcdefghijklmnop"}
+        done = await trio.run_process(
+            [
+                sys.executable,
+                "-m",
+                "trio_stream_session",
+                "--base-url",
+                server.url,
+                "--model",
+                "claude-haiku-4-5-20251001",
+                "Hi",
+            ],
+            capture_stdout=True,
+            capture_stderr=True,
+            env=env,
+            check=False,
+        )
+        [request] = server.requests
+    assert done.returncode == 0, done.stderr
+    assert "Hello from the fake API." in done.stdout.decode()
+    assert request.json["messages"] == [{"role": "user", "content": "Hi"}]
+    assert request.has_api_key("sk-ant-test-0123456789abcdefghijklmnop")
+    assert b"sk-ant-test" not in done.stdout + done.stderr
+
+
+def test_missing_api_key_is_one_line_and_exit_2() -> None:
+    done = cli("Hello")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "ANTHROPIC_API_KEY is not set" in done.stderr
+
+
+def test_missing_cli_is_one_line() -> None:
+    done = cli("--adapter", "codex", "--cli-path", "/nonexistent/codex", "Hello")
+    assert done.returncode == 1
+    assert "codex CLI not found" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
