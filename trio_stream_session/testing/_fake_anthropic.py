@@ -208,10 +208,15 @@ async def _serve(response: FakeResponse, send: Send, done: _Flag, closing: trio.
         done.value = True
         await send({"type": "http.response.body", "body": response.body, "more_body": False})
         return
+    budget = response.byte_limit
     for event in response.events:
         if response.delay > 0:
             await trio.sleep(response.delay)
         data = event.encode()
+        if budget is not None:
+            data, budget = data[:budget], budget - len(data[:budget])
+            if not data:
+                break
         size = response.chunk_size or len(data)
         for offset in range(0, len(data), size):
             chunk = data[offset : offset + size]

@@ -75,7 +75,8 @@ class FakeResponse:
     Build them with the class methods (:meth:`text`, :meth:`tool_use`,
     :meth:`thinking`, :meth:`message`, :meth:`error`, :meth:`malformed`,
     :meth:`hang`) and adjust them with :meth:`then_drop`,
-    :meth:`then_stall`, :meth:`then_error`, :meth:`slowly` and :meth:`chunked`.
+    :meth:`then_stall`, :meth:`then_error`, :meth:`then_drop_at_byte`,
+    :meth:`slowly` and :meth:`chunked`.
 
     A streamed reply sends ``events`` one by one (``delay`` seconds apart, or
     split into ``chunk_size``-byte pieces), then ends as ``ending`` says:
@@ -92,6 +93,7 @@ class FakeResponse:
     delay: float = 0.0
     chunk_size: int | None = None
     no_headers: bool = False
+    byte_limit: int | None = None
 
     @property
     def streaming(self) -> bool:
@@ -313,6 +315,13 @@ class FakeResponse:
         }
         events = (*self._cut(after), SSEEvent.of("error", payload))
         return dataclasses.replace(self, events=events, ending="complete")
+
+    def then_drop_at_byte(self, offset: int) -> FakeResponse:
+        """Close the connection after exactly *offset* bytes of the stream body,
+        wherever that falls (inside an event, a JSON string, a UTF-8 character)."""
+        if offset < 0:
+            raise ValueError("the byte offset must be >= 0")
+        return dataclasses.replace(self, byte_limit=offset, ending="drop")
 
     def slowly(self, delay: float) -> FakeResponse:
         """Wait *delay* seconds before each event."""
