@@ -284,7 +284,7 @@ async def test_cancelled_long_poll_leaves_no_waiter(autojump_clock: trio.testing
         with trio.move_on_after(1) as scope:
             await store.get_events("ses_a", wait=100)
         assert scope.cancelled_caught
-        assert store._waiters == {}
+        assert store._long_poll.waiters == {}
         # A later append still works and nobody is woken spuriously.
         stored = await store.append_event(Event(type=EventType.SESSION_CREATED, session_id="ses_a"))
         assert stored.sequence_number == 1
@@ -295,7 +295,7 @@ async def test_timed_out_long_poll_leaves_no_waiter(autojump_clock: trio.testing
         start = trio.current_time()
         assert await store.get_events("ses_a", wait=3) == []
         assert trio.current_time() - start == pytest.approx(3)
-        assert store._waiters == {}
+        assert store._long_poll.waiters == {}
 
 
 async def test_many_cancelled_waiters_leave_nothing(autojump_clock: trio.testing.MockClock) -> None:
@@ -305,7 +305,7 @@ async def test_many_cancelled_waiters_leave_nothing(autojump_clock: trio.testing
                 nursery.start_soon(partial(store.get_events, f"ses_{i % 3}", wait=100))
             await trio.sleep(1)
             nursery.cancel_scope.cancel()
-        assert store._waiters == {}
+        assert store._long_poll.waiters == {}
 
 
 async def test_woken_waiter_is_removed(autojump_clock: trio.testing.MockClock) -> None:
@@ -318,10 +318,10 @@ async def test_woken_waiter_is_removed(autojump_clock: trio.testing.MockClock) -
         async with trio.open_nursery() as nursery:
             nursery.start_soon(reader)
             await trio.sleep(1)
-            assert len(store._waiters["ses_a"]) == 1
+            assert len(store._long_poll.waiters["ses_a"]) == 1
             await store.append_event(Event(type=EventType.SESSION_CREATED, session_id="ses_a"))
         assert len(results[0]) == 1
-        assert store._waiters == {}
+        assert store._long_poll.waiters == {}
 
 
 async def test_waiter_not_matching_reregisters(autojump_clock: trio.testing.MockClock) -> None:
@@ -337,10 +337,10 @@ async def test_waiter_not_matching_reregisters(autojump_clock: trio.testing.Mock
             await store.append_event(Event(type=EventType.SESSION_CREATED, session_id="ses_a"))
             await trio.sleep(1)
             assert results == []
-            assert len(store._waiters["ses_a"]) == 1
+            assert len(store._long_poll.waiters["ses_a"]) == 1
             await store.append_event(Event(type=EventType.RUN_STARTED, session_id="ses_a"))
         assert [e.type for e in results[0]] == [EventType.RUN_STARTED]
-        assert store._waiters == {}
+        assert store._long_poll.waiters == {}
 
 
 async def test_long_poll_wakes_on_flush_and_batch(autojump_clock: trio.testing.MockClock) -> None:

@@ -15,9 +15,10 @@ import anthropic
 import trio
 
 from .._errors import SessionError
-from .._models import Capability, CapabilityType, Run, Session
+from .._models import Capability, Run, Session
 from .._ports import Emit
 from .._redact import redact_text
+from ._capabilities import CLAUDE_CAPABILITIES
 from ._claude_events import MessageAccumulator, ServerSentEvent, SSEParser, decode_payload
 from ._claude_request import (
     build_messages,
@@ -38,27 +39,6 @@ _MISSING_KEY: Final = (
 )
 #: Per-run ``adapter_opts`` that override the adapter's request settings.
 _RUN_OVERRIDES: Final = ("model", "max_tokens", "system", "tools", "thinking", "temperature")
-_CAPABILITIES: Final = (
-    Capability(
-        name="streaming",
-        type=CapabilityType.SAMPLING,
-        description="Real-time streaming of responses",
-    ),
-    Capability(
-        name="tool_use", type=CapabilityType.TOOL, description="Tool/function calling capability"
-    ),
-    Capability(
-        name="vision", type=CapabilityType.RESOURCE, description="Image understanding capability"
-    ),
-    Capability(
-        name="system_prompts", type=CapabilityType.PROMPT, description="System prompt support"
-    ),
-    Capability(
-        name="interrupt",
-        type=CapabilityType.SAMPLING,
-        description="Ability to interrupt/cancel in-progress requests",
-    ),
-)
 
 
 @functools.cache
@@ -219,7 +199,7 @@ class ClaudeAdapter:
     async def capabilities(self) -> Sequence[Capability]:
         """``streaming``, ``tool_use``, ``vision``, ``system_prompts``, ``interrupt``."""
         await trio.lowlevel.checkpoint()
-        return _CAPABILITIES
+        return CLAUDE_CAPABILITIES
 
     # -- lifecycle ------------------------------------------------------------------
 

@@ -13,8 +13,9 @@ import trio
 
 from .._errors import SessionError
 from .._manager import resolve_execute_timeout
-from .._models import Capability, CapabilityType, Run, Session
+from .._models import Capability, Run, Session
 from .._ports import Emit
+from ._capabilities import CLI_CAPABILITIES
 from ._cli_process import DEFAULT_MAX_LINE_BYTES, DEFAULT_TERMINATE_GRACE, CLICommand, CLIFailure
 from ._subprocess import MAX_WARNINGS, CLIProcess
 
@@ -29,26 +30,6 @@ __all__ = [
     "int_usage",
 ]
 
-CLI_CAPABILITIES: Final = (
-    Capability(
-        name="streaming",
-        type=CapabilityType.SAMPLING,
-        description="Real-time streaming of responses",
-    ),
-    Capability(
-        name="tool_use", type=CapabilityType.TOOL, description="Tool/function calling capability"
-    ),
-    Capability(
-        name="interrupt",
-        type=CapabilityType.SAMPLING,
-        description="Ability to interrupt/cancel in-progress requests",
-    ),
-    Capability(name="mcp", type=CapabilityType.TOOL, description="MCP server integration"),
-    Capability(
-        name="file_operations", type=CapabilityType.TOOL, description="File read/write operations"
-    ),
-    Capability(name="bash", type=CapabilityType.TOOL, description="Command execution capability"),
-)
 PERMISSION_MODES: Final = frozenset(
     {"default", "accept_edits", "plan", "full_auto", "dangerously_skip_permissions"}
 )

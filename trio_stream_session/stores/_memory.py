@@ -13,6 +13,7 @@ from .._errors import SessionError
 from .._events import Event
 from .._models import Run, RunStatus, Session, SessionStatus
 from .._ports import EventTypeFilter
+from ._longpoll import LongPoll
 from ._query import EventQuery
 
 __all__ = ["InMemorySessionStore"]
@@ -41,7 +42,7 @@ class InMemorySessionStore:
         self._runs_by_session: dict[str, dict[str, None]] = {}
         self._events: dict[str, list[Event]] = {}
         self._by_id: dict[str, Event] = {}
-        self._waiters: dict[str, set[trio.Event]] = {}
+        self._long_poll = LongPoll()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -69,10 +70,7 @@ class InMemorySessionStore:
         """Close the store: later calls raise ``storage_connection_failed``;
         long-polling readers return ``[]``. Idempotent."""
         self._closed = True
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                waiter.set()
-        self._waiters.clear()
+        self._long_poll.close()
         await trio.lowlevel.checkpoint()
 
     def _check_open(self) -> None:
@@ -187,13 +185,8 @@ class InMemorySessionStore:
         _set_sequence(event, len(log) + 1)
         log.append(event)
         self._by_id[event.id] = event
-        if self._waiters:
-            self._wake(session_id)
+        self._long_poll.wake(session_id)
         return event
-
-    def _wake(self, session_id: str) -> None:
-        for waiter in self._waiters.pop(session_id, ()):
-            waiter.set()
 
     def _append(self, event: Event) -> Event:
         session_id = event.session_id if isinstance(event, Event) else None
@@ -208,8 +201,7 @@ class InMemorySessionStore:
         stored = event.with_sequence(len(log) + 1)
         log.append(stored)
         self._by_id[stored.id] = stored
-        if self._waiters:
-            self._wake(session_id)
+        self._long_poll.wake(session_id)
         return stored
 
     @staticmethod
@@ -277,23 +269,11 @@ class InMemorySessionStore:
         )
         await trio.lowlevel.checkpoint()
         self._check_open()
-        found = self._query(query)
-        if found or query.wait <= 0:
-            return found
-        deadline = trio.current_time() + query.wait
-        while not found and not self._closed and trio.current_time() < deadline:
-            waiter = trio.Event()
-            waiters = self._waiters.setdefault(session_id, set())
-            waiters.add(waiter)
-            try:
-                with trio.move_on_at(deadline):
-                    await waiter.wait()
-            finally:
-                waiters.discard(waiter)
-                if not waiters and self._waiters.get(session_id) is waiters:
-                    del self._waiters[session_id]
-            found = self._query(query)
-        return found
+
+        async def fetch() -> list[Event]:
+            return self._query(query)
+
+        return await self._long_poll.poll(session_id, fetch, query.wait)
 
     def _query(self, query: EventQuery) -> list[Event]:
         log = self._events.get(query.session_id, ())

@@ -16,6 +16,7 @@ from .._errors import SessionError
 from .._events import Event
 from .._models import Run, RunStatus, Session, SessionStatus
 from .._ports import EventTypeFilter
+from ._longpoll import LongPoll
 from ._query import EventQuery
 
 __all__ = ["SCHEMA_VERSION", "SQLiteSessionStore"]
@@ -95,7 +96,7 @@ class SQLiteSessionStore:
         self._conn: sqlite3.Connection | None = None
         self._limiter = trio.CapacityLimiter(1)
         self._open_lock = trio.Lock()
-        self._waiters: dict[str, set[trio.Event]] = {}
+        self._long_poll = LongPoll()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -121,10 +122,7 @@ class SQLiteSessionStore:
     async def aclose(self) -> None:
         """Close the connection; idempotent. Long-polling readers return ``[]``."""
         self._closed = True
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                waiter.set()
-        self._waiters.clear()
+        self._long_poll.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             with trio.CancelScope(shield=True):
@@ -209,8 +207,7 @@ class SQLiteSessionStore:
 
     def _wake(self, session_ids: set[str]) -> None:
         for session_id in session_ids:
-            for waiter in self._waiters.pop(session_id, ()):
-                waiter.set()
+            self._long_poll.wake(session_id)
 
     # -- sessions and runs ------------------------------------------------------------------
 
@@ -369,25 +366,12 @@ class SQLiteSessionStore:
             limit=limit,
             wait=wait,
         )
-        found = await self._run(lambda conn: _select(conn, query))
-        if found or query.wait <= 0:
-            return found
-        deadline = trio.current_time() + query.wait
-        while not found and not self._closed and trio.current_time() < deadline:
-            waiter = trio.Event()
-            waiters = self._waiters.setdefault(session_id, set())
-            waiters.add(waiter)
-            try:
-                with trio.move_on_at(min(deadline, trio.current_time() + POLL_INTERVAL)):
-                    await waiter.wait()
-            finally:
-                waiters.discard(waiter)
-                if not waiters and self._waiters.get(session_id) is waiters:
-                    del self._waiters[session_id]
-            if self._closed:
-                break
-            found = await self._run(lambda conn: _select(conn, query))
-        return found
+        return await self._long_poll.poll(
+            session_id,
+            lambda: self._run(lambda conn: _select(conn, query)),
+            query.wait,
+            interval=POLL_INTERVAL,
+        )
 
     async def get_latest_sequence(self, session_id: str) -> int:
         row = await self._run(
