@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import re
@@ -119,7 +120,7 @@ def build_prompt(run_input: Mapping[str, Any], transcript: object = None) -> str
     return "\n\n".join(part for part in ("\n".join(lines), _current_prompt(run_input)) if part)
 
 
-class Translator:
+class Translator(abc.ABC):
     """Turns one CLI run's JSON events into normalised events (one per run).
 
     ``warnings`` is the run's shared list of notes; notes not yet reported go
@@ -143,16 +144,16 @@ class Translator:
             self._reported = len(self.warnings)
         await self._emit(event)
 
+    @abc.abstractmethod
     async def handle(self, event: Mapping[str, Any]) -> None:
         """Handle one JSON event; raises :class:`CLIFailure` for a reported failure."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def finish(self) -> Mapping[str, Any]:
         """After a clean exit: emit the final events and return the run result."""
-        raise NotImplementedError
 
 
-class CLIAdapter:
+class CLIAdapter(abc.ABC):
     """The shared part of :class:`CodexAdapter` and :class:`AmpAdapter`."""
 
     provider: ClassVar[str]
@@ -242,11 +243,13 @@ class CLIAdapter:
 
     # -- per-adapter hooks -----------------------------------------------------------
 
+    @abc.abstractmethod
     def _arguments(self, opts: Mapping[str, Any]) -> list[str]:
-        raise NotImplementedError
+        """The CLI's arguments after the executable (the prompt goes on stdin)."""
 
+    @abc.abstractmethod
     def _translator(self, emit: Emit, warnings: list[str]) -> Translator:
-        raise NotImplementedError
+        """A fresh translator for one run."""
 
     # -- the run ---------------------------------------------------------------------
 
