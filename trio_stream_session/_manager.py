@@ -44,7 +44,7 @@ from ._models import (
     add_token_usage,
     negotiate_capabilities,
 )
-from ._ports import ProviderAdapter, SessionStore
+from ._ports import ProviderAdapter, SessionStore, is_session_store
 from ._provider_error import error_payload
 from ._redact import redact_value
 from ._transcript import build_transcript
@@ -149,7 +149,7 @@ def _aware_or_now(value: object) -> datetime:
 
 
 def _check_store(store: object) -> SessionStore:
-    if isinstance(store, type) or not isinstance(store, SessionStore):
+    if isinstance(store, type) or not is_session_store(store):
         raise SessionError(
             "validation_error", f"Unsupported store reference for run_once: {store!r}"
         )

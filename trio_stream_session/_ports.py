@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, Protocol, TypeAlias, TypeGuard, runtime_checkable
 
 from ._events import Event, EventType
 from ._models import Capability, Run, RunStatus, Session, SessionStatus
@@ -86,3 +86,29 @@ class ProviderAdapter(Protocol):
     ) -> Mapping[str, Any]: ...
 
     async def cancel(self, run_id: str) -> None: ...
+
+
+_CONFORMING: set[tuple[type, type]] = set()
+
+
+def _conforms(obj: object, protocol: type) -> bool:
+    """``isinstance(obj, protocol)`` for a runtime-checkable Protocol, cached per class.
+
+    A Protocol ``isinstance`` calls ``hasattr`` for every member (6-7 us for
+    ``SessionStore``, twice per session); a class that passed once is remembered.
+    """
+    key = (type(obj), protocol)
+    if key in _CONFORMING:
+        return True
+    if isinstance(obj, protocol):
+        _CONFORMING.add(key)
+        return True
+    return False
+
+
+def is_session_store(obj: object) -> TypeGuard[SessionStore]:
+    return _conforms(obj, SessionStore)
+
+
+def is_provider_adapter(obj: object) -> TypeGuard[ProviderAdapter]:
+    return _conforms(obj, ProviderAdapter)

@@ -229,6 +229,10 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
                 with self._send:
                     await self._run()
         finally:
+            if self._lifecycle is not None:
+                # The lifecycle's callback is our bound method: a reference cycle
+                # that would keep the store and every event alive until a full GC.
+                self._lifecycle._callback = None
             self._done.set()
 
     async def _run(self) -> None:

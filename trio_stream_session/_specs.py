@@ -11,7 +11,7 @@ from typing import Any, Final, Generic, TypeVar
 import trio
 
 from ._errors import ErrorCode, SessionError
-from ._ports import ProviderAdapter, SessionStore
+from ._ports import ProviderAdapter, SessionStore, is_provider_adapter, is_session_store
 from .stores import InMemorySessionStore
 
 __all__ = ["ResourceSpec", "adapter_spec", "store_spec"]
@@ -101,7 +101,7 @@ def adapter_spec(spec: object) -> ResourceSpec[ProviderAdapter]:
     split = _split(spec, _ADAPTER_FORMS, "adapter")
     if split is not None:
         return ResourceSpec(None, split[0], dict(split[1]), "adapter")
-    if not isinstance(spec, ProviderAdapter):
+    if not is_provider_adapter(spec):
         raise TypeError(f"adapter must be {_ADAPTER_FORMS}; got {spec!r}")
     return ResourceSpec(spec, None, {}, "adapter")
 
@@ -112,6 +112,6 @@ def store_spec(spec: object) -> ResourceSpec[SessionStore]:
     split = _split(spec, _STORE_FORMS, "store")
     if split is not None:
         return ResourceSpec(None, split[0], dict(split[1]), "store")
-    if not isinstance(spec, SessionStore):
+    if not is_session_store(spec):
         raise TypeError(f"store must be {_STORE_FORMS}; got {spec!r}")
     return ResourceSpec(spec, None, {}, "store")
