@@ -78,9 +78,7 @@ _REDACTED_TYPES: Final = frozenset(
         EventType.POLICY_VIOLATION,
     }
 )
-_OBSERVED_TYPES: Final = frozenset(
-    {EventType.RUN_STARTED, EventType.RUN_CANCELLED, EventType.RUN_COMPLETED}
-)
+_OBSERVED_TYPES: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_COMPLETED})
 _UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite"})
 _INTERRUPTION: Final = {
     RunStatus.CANCELLED: (
@@ -234,7 +232,6 @@ class RunLifecycle:
         self.persistence_failures = 0
         self._run_started: Mapping[str, Any] | None = None
         self._reported_cost: float | None = None
-        self._adapter_reported_cancel = False
         self._execute_scope: trio.CancelScope | None = None
 
     @property
@@ -327,8 +324,6 @@ class RunLifecycle:
         """Note what ``_finish`` needs from the events themselves (no store reads)."""
         if event_type is EventType.RUN_STARTED and self._run_started is None:
             self._run_started = data
-        elif event_type is EventType.RUN_CANCELLED:
-            self._adapter_reported_cancel = True
         elif event_type is EventType.RUN_COMPLETED and self._reported_cost is None:
             cost = data.get("total_cost_usd")
             if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
@@ -352,9 +347,10 @@ class RunLifecycle:
         finally:
             scope.deadline = trio.current_time() + remaining
 
-    async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
+    def _event(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
+        """A lifecycle event of this session (and run, if *run*)."""
         assert self.session is not None
-        event = Event(
+        return Event(
             type=type,
             session_id=self.session.id,
             run_id=self.run.id if run and self.run is not None else None,
@@ -362,7 +358,9 @@ class RunLifecycle:
             correlation_id=self._correlation_id,
             data=data,
         )
-        return await self.store.append_event(event)
+
+    async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
+        return await self.store.append_event(self._event(type, data, run=run))
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -623,8 +621,7 @@ class RunLifecycle:
             if run is not None:
                 self.run = run.with_status(status)
                 await self.store.save_run(self.run)
-                if not (self._adapter_reported_cancel and status is RunStatus.CANCELLED):
-                    await self._append(run_event, {"reason": reason}, run=True)
+                await _append_once(self.store, self._event(run_event, {"reason": reason}, run=True))
             data: dict[str, Any] = {"reason": reason}
             if session_event is EventType.SESSION_FAILED:
                 data = {"error_code": "timeout", "error_message": "the run timed out"}
@@ -698,15 +695,20 @@ async def cancel_run(store: SessionStore, adapter: ProviderAdapter, run_id: str)
         return run_id
     run = run.with_status(RunStatus.CANCELLED)
     await store.save_run(run)
-    reported = await store.get_events(run.session_id, run_id=run_id, type=EventType.RUN_CANCELLED)
-    if not reported:  # the adapter may have reported its own cancellation
-        await store.append_event(
-            Event(
-                type=EventType.RUN_CANCELLED,
-                session_id=run.session_id,
-                run_id=run.id,
-                provider=_adapter_name(adapter),
-                data={"reason": "cancelled"},
-            )
-        )
+    cancelled = Event(
+        type=EventType.RUN_CANCELLED,
+        session_id=run.session_id,
+        run_id=run.id,
+        provider=_adapter_name(adapter),
+        data={"reason": "cancelled"},
+    )
+    await _append_once(store, cancelled)
     return run_id
+
+
+async def _append_once(store: SessionStore, event: Event) -> None:
+    """Append *event* unless the run already has one of its type: the adapter,
+    ``cancel_run`` and the run's own cleanup may each report a cancellation."""
+    earlier = await store.get_events(event.session_id or "", run_id=event.run_id, type=event.type)
+    if not earlier:
+        await store.append_event(event)
