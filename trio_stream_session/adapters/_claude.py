@@ -14,7 +14,6 @@ from typing import Any, Final, Self
 import anthropic
 import trio
 
-from .._errors import SessionError
 from .._models import Capability, Run, Session
 from .._ports import Emit
 from .._redact import redact_text
@@ -27,6 +26,7 @@ from ._claude_request import (
     provider_failure,
     stream_error_event,
 )
+from ._runs import RunScopes
 
 __all__ = ["DEFAULT_MODEL", "ClaudeAdapter"]
 
@@ -185,7 +185,7 @@ class ClaudeAdapter:
         self._borrowed = client
         self._client: anthropic.AsyncAnthropic | None = client
         self._entered = False
-        self._scopes: dict[str, trio.CancelScope] = {}
+        self._runs = RunScopes()
 
     def __repr__(self) -> str:
         client = "borrowed" if self._borrowed is not None else "owned"
@@ -257,10 +257,7 @@ class ClaudeAdapter:
         ``run_cancelled`` and raises ``SessionError("cancelled")``. Raises
         ``SessionError("run_not_found")`` when *run_id* is not executing here."""
         await trio.lowlevel.checkpoint()
-        scope = self._scopes.get(run_id)
-        if scope is None:
-            raise SessionError("run_not_found", f"Run not found: {run_id}")
-        scope.cancel()
+        self._runs.cancel(run_id)
 
     def _request(self, run: Run, session: Session, opts: Mapping[str, Any]) -> dict[str, Any]:
         settings: dict[str, Any] = {
@@ -298,17 +295,7 @@ class ClaudeAdapter:
         """
         params = self._request(run, session, opts)
         timeout = _seconds(opts.get("timeout")) or self.timeout
-        if run.id in self._scopes:
-            raise SessionError("invalid_operation", f"Run {run.id} is already executing")
-        scope = self._scopes[run.id] = trio.CancelScope()
-        try:
-            with scope:
-                return await self._stream(params, timeout, emit)
-        finally:
-            del self._scopes[run.id]
-        # Reached only when cancel(run.id) stopped the run.
-        await emit({"type": "run_cancelled", "data": {}})
-        raise SessionError("cancelled", "Run was cancelled")
+        return await self._runs.execute(run.id, emit, lambda: self._stream(params, timeout, emit))
 
     async def _stream(
         self, params: dict[str, Any], read_timeout: float | None, emit: Emit

@@ -18,6 +18,7 @@ from .._models import Capability, Run, Session
 from .._ports import Emit
 from ._capabilities import CLI_CAPABILITIES
 from ._cli_process import DEFAULT_MAX_LINE_BYTES, DEFAULT_TERMINATE_GRACE, CLICommand, CLIFailure
+from ._runs import RunScopes
 from ._subprocess import MAX_WARNINGS, CLIProcess
 
 __all__ = [
@@ -199,7 +200,7 @@ class CLIAdapter(abc.ABC):
             raise ValueError("max_line_bytes must be positive and terminate_grace non-negative")
         self.max_line_bytes = max_line_bytes
         self.terminate_grace = terminate_grace
-        self._runs: dict[str, trio.CancelScope] = {}
+        self._runs = RunScopes()
 
     def __repr__(self) -> str:
         # Never the api_key or env values: they may be secrets.
@@ -221,10 +222,7 @@ class CLIAdapter(abc.ABC):
         ``run_cancelled`` and raises ``SessionError("cancelled")``. Raises
         ``SessionError("run_not_found")`` when *run_id* is not running here."""
         await trio.lowlevel.checkpoint()
-        scope = self._runs.get(run_id)
-        if scope is None:
-            raise SessionError("run_not_found", f"Run not found: {run_id}")
-        scope.cancel()
+        self._runs.cancel(run_id)
 
     async def __aenter__(self) -> Self:
         await trio.lowlevel.checkpoint()
@@ -237,8 +235,7 @@ class CLIAdapter(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         """Cancels runs still executing through this adapter (their CLIs are ended)."""
-        for scope in list(self._runs.values()):
-            scope.cancel()
+        self._runs.cancel_all()
         await trio.lowlevel.checkpoint()
 
     # -- per-adapter hooks -----------------------------------------------------------
@@ -304,16 +301,9 @@ class CLIAdapter(abc.ABC):
         """
         command = self.command(run, session, opts)
         timeout = resolve_execute_timeout(opts.get("timeout"))
-        scope = trio.CancelScope()
-        self._runs[run.id] = scope
-        try:
-            with scope:
-                return await self._run(command, emit, limit=timeout)
-        finally:
-            self._runs.pop(run.id, None)
-        # Reached only when cancel(run.id) interrupted the run.
-        await emit({"type": "run_cancelled", "data": {}})
-        raise SessionError("cancelled", "Run was cancelled")
+        return await self._runs.execute(
+            run.id, emit, lambda: self._run(command, emit, limit=timeout)
+        )
 
     async def _run(self, command: CLICommand, emit: Emit, *, limit: float) -> Mapping[str, Any]:
         cli = CLIProcess(command)
