@@ -37,10 +37,6 @@ class ResourceSpec(Generic[_T]):
     kind: str  # "adapter" or "store"
 
     @property
-    def owned(self) -> bool:
-        return self.factory is not None
-
-    @property
     def meta(self) -> object:
         """What ``StreamSession.meta`` reports: the class if owned, else the instance."""
         return self.factory if self.factory is not None else self.instance
