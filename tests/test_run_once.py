@@ -518,3 +518,38 @@ async def test_cancel_run_marks_the_run_cancelled(store: InMemorySessionStore) -
     recorded = types(await store.get_events(session.id))
     assert recorded.count("run_cancelled") == 1
     assert recorded[-1] == "session_cancelled"
+
+
+class _NeverAwaits:
+    """An adapter whose execute returns at once, without emitting or awaiting."""
+
+    name = "instant"
+
+    async def capabilities(self) -> list[Capability]:
+        return []
+
+    async def cancel(self, run_id: str) -> None:
+        return None
+
+    async def execute(self, run: Any, session: Any, *, emit: Any, **opts: Any) -> Any:
+        return {"output": "done", "token_usage": {}, "events": []}
+
+
+async def test_is_a_checkpoint_even_if_the_adapter_never_awaits(
+    store: InMemorySessionStore,
+) -> None:
+    # The in-memory store's operations are only cancellation points inside a run.
+    with trio.testing.assert_checkpoints():
+        result = await run_once(store, _NeverAwaits(), USER_INPUT)
+    assert result.output == "done"
+    assert types(await store.get_events(result.session_id))[-1] == "session_completed"
+
+
+async def test_cancelled_before_the_adapter_records_nothing_half_done(
+    store: InMemorySessionStore,
+) -> None:
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await run_once(store, _NeverAwaits(), USER_INPUT)
+    assert scope.cancelled_caught
+    assert await store.list_sessions() == []

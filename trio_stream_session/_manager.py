@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import trio
 
@@ -44,11 +44,12 @@ from ._models import (
     add_token_usage,
     negotiate_capabilities,
 )
-from ._ports import ProviderAdapter, SessionStore, is_session_store
+from ._ports import EventTypeFilter, ProviderAdapter, SessionStore, is_session_store
 from ._provider_error import error_payload
 from ._redact import redact_value
 from ._transcript import build_transcript
 from .stores import InMemorySessionStore
+from .stores._memory import RunView
 
 __all__ = ["RunResult", "cancel_run", "resolve_execute_timeout", "run_once"]
 
@@ -90,6 +91,21 @@ _INTERRUPTION: Final = {
 }
 
 EventCallback = Callable[[Event], object]
+
+
+class _RunStore(Protocol):
+    """The store operations a run uses: a :class:`SessionStore`, or the
+    in-memory store's cancellation-only :class:`RunView`."""
+
+    async def save_session(self, session: Session) -> None: ...
+    async def get_session(self, session_id: str) -> Session: ...
+    async def save_run(self, run: Run) -> None: ...
+    async def get_run(self, run_id: str) -> Run: ...
+    async def flush(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None: ...
+    async def append_event(self, event: Event) -> Event: ...
+    async def get_events(
+        self, session_id: str, *, run_id: str | None = ..., type: EventTypeFilter | None = ...
+    ) -> list[Event]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,10 +218,13 @@ class RunLifecycle:
         shutdown_grace: float = SHUTDOWN_GRACE,
     ) -> None:
         self.store = _check_store(store)
-        # The in-memory store may adopt the events this pipeline builds (no copy).
+        # The in-memory store: cancellation-only operations, and it adopts the
+        # events this pipeline builds (no copy).
+        self._ops: _RunStore = self.store
         self._append_fresh: Callable[[Event], Event] | None = None
-        if type(self.store).append_event is InMemorySessionStore.append_event:
-            self._append_fresh = self.store._append_fresh  # type: ignore[attr-defined]
+        if type(self.store) is InMemorySessionStore:
+            self._ops = RunView(self.store)
+            self._append_fresh = self.store._append_fresh
         self.adapter = adapter
         self.provider = _adapter_name(adapter)
         try:
@@ -303,7 +322,7 @@ class RunLifecycle:
                 await _checkpoint_if_cancelled()
                 stored = self._append_fresh(event)
             else:
-                stored = await self.store.append_event(event)
+                stored = await self._ops.append_event(event)
         except Exception as exc:
             self.persistence_failures += 1
             logger.warning(
@@ -360,7 +379,7 @@ class RunLifecycle:
         )
 
     async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
-        return await self.store.append_event(self._event(type, data, run=run))
+        return await self._ops.append_event(self._event(type, data, run=run))
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -383,7 +402,7 @@ class RunLifecycle:
             raise
 
     async def _execute(self) -> RunResult:
-        store = self.store
+        store = self._ops
         metadata = {**self._metadata, "provider": self.provider}
         correlation = metadata.get("correlation_id")
         self._correlation_id = correlation if isinstance(correlation, str) else None
@@ -541,10 +560,13 @@ class RunLifecycle:
         sessions = dict(session_metadata.get("provider_sessions") or {})
         sessions[self.provider] = {**sessions.get(self.provider, {}), **provider_session}
         session = self.session.replace(metadata={**session_metadata, "provider_sessions": sessions})
-        await self.store.flush(session, run)
+        await self._ops.flush(session, run)
         self.session, self.run = session, run
         await self._set_session_status(SessionStatus.COMPLETED)
         await self._append(EventType.SESSION_COMPLETED, {}, run=False)
+        # The in-memory store's operations are not schedule points: make sure
+        # the run has one, without losing its completed result to a cancellation.
+        await _cancel_shielded_checkpoint()
         return RunResult(
             output=run.output,
             token_usage=token_usage,
@@ -557,9 +579,9 @@ class RunLifecycle:
 
     async def _set_session_status(self, status: SessionStatus) -> None:
         assert self.session is not None
-        current = await self.store.get_session(self.session.id)
+        current = await self._ops.get_session(self.session.id)
         session = current.with_status(status)
-        await self.store.save_session(session)
+        await self._ops.save_session(session)
         self.session = session
 
     async def _live_run(self) -> Run | None:
@@ -567,21 +589,21 @@ class RunLifecycle:
         if self.run is None:
             return None
         with suppress(SessionError):  # not stored yet: our own copy is the truth
-            self.run = await self.store.get_run(self.run.id)
+            self.run = await self._ops.get_run(self.run.id)
         return None if self.run.status.terminal else self.run
 
     async def _live_session(self) -> Session | None:
         if self.session is None:
             return None
         with suppress(SessionError):
-            self.session = await self.store.get_session(self.session.id)
+            self.session = await self._ops.get_session(self.session.id)
         return None if self.session.status.terminal else self.session
 
     async def _end_session(self, status: SessionStatus, event: EventType, data: Any) -> None:
         session = await self._live_session()
         if session is not None:
             self.session = session.with_status(status)
-            await self.store.save_session(self.session)
+            await self._ops.save_session(self.session)
             await self._append(event, data, run=False)
 
     async def _fail_session(self, error: SessionError) -> None:
@@ -603,7 +625,7 @@ class RunLifecycle:
                     {k: v for k, v in payload.items() if k in ("provider_error", "details")}
                 )
                 self.run = run.with_status(RunStatus.FAILED, error=error_map)
-                await self.store.save_run(self.run)
+                await self._ops.save_run(self.run)
                 await self._append(EventType.RUN_FAILED, payload, run=True)
             await self._fail_session(error)
         except Exception as exc:
@@ -620,8 +642,8 @@ class RunLifecycle:
             run = await self._live_run()
             if run is not None:
                 self.run = run.with_status(status)
-                await self.store.save_run(self.run)
-                await _append_once(self.store, self._event(run_event, {"reason": reason}, run=True))
+                await self._ops.save_run(self.run)
+                await _append_once(self._ops, self._event(run_event, {"reason": reason}, run=True))
             data: dict[str, Any] = {"reason": reason}
             if session_event is EventType.SESSION_FAILED:
                 data = {"error_code": "timeout", "error_message": "the run timed out"}
@@ -706,7 +728,7 @@ async def cancel_run(store: SessionStore, adapter: ProviderAdapter, run_id: str)
     return run_id
 
 
-async def _append_once(store: SessionStore, event: Event) -> None:
+async def _append_once(store: _RunStore, event: Event) -> None:
     """Append *event* unless the run already has one of its type: the adapter,
     ``cancel_run`` and the run's own cleanup may each report a cancellation."""
     earlier = await store.get_events(event.session_id or "", run_id=event.run_id, type=event.type)

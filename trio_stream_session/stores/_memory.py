@@ -16,7 +16,7 @@ from .._ports import EventTypeFilter
 from ._longpoll import LongPoll
 from ._query import EventQuery
 
-__all__ = ["InMemorySessionStore"]
+__all__ = ["InMemorySessionStore", "RunView"]
 
 _checkpoint_if_cancelled: Final = trio.lowlevel.checkpoint_if_cancelled
 _set_sequence: Final = Event.__dict__["sequence_number"].__set__  # Event is frozen
@@ -81,6 +81,9 @@ class InMemorySessionStore:
 
     async def save_session(self, session: Session) -> None:
         await trio.lowlevel.checkpoint()
+        self._put_session(session)
+
+    def _put_session(self, session: Session) -> None:
         self._check_open()
         if not isinstance(session, Session):
             raise SessionError(
@@ -90,6 +93,9 @@ class InMemorySessionStore:
 
     async def get_session(self, session_id: str) -> Session:
         await trio.lowlevel.checkpoint()
+        return self._session_now(session_id)
+
+    def _session_now(self, session_id: str) -> Session:
         self._check_open()
         try:
             return self._sessions[session_id]
@@ -127,10 +133,10 @@ class InMemorySessionStore:
 
     async def save_run(self, run: Run) -> None:
         await trio.lowlevel.checkpoint()
-        self._check_open()
         self._put_run(run)
 
     def _put_run(self, run: Run) -> None:
+        self._check_open()
         if not isinstance(run, Run):
             raise SessionError("validation_error", f"expected a Run, got {type(run).__name__}")
         self._runs[run.id] = run
@@ -138,6 +144,9 @@ class InMemorySessionStore:
 
     async def get_run(self, run_id: str) -> Run:
         await trio.lowlevel.checkpoint()
+        return self._run_now(run_id)
+
+    def _run_now(self, run_id: str) -> Run:
         self._check_open()
         try:
             return self._runs[run_id]
@@ -228,6 +237,9 @@ class InMemorySessionStore:
         raises ``validation_error`` and leaves the store unchanged.
         """
         await trio.lowlevel.checkpoint()
+        self._flush_now(session, run, events)
+
+    def _flush_now(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None:
         self._check_open()
         if not isinstance(session, Session) or not isinstance(run, Run):
             raise SessionError(
@@ -295,3 +307,46 @@ class InMemorySessionStore:
         await trio.lowlevel.checkpoint()
         self._check_open()
         return len(self._events.get(session_id, ()))
+
+
+class RunView:
+    """An :class:`InMemorySessionStore` as ``run_once`` uses it.
+
+    The same operations, each a cancellation point but not a schedule point:
+    nothing here blocks, and the run's own awaits (the adapter, ``emit``)
+    provide the schedule points. It saves about a dozen scheduler passes per
+    session. Private: the store's public methods stay full checkpoints.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: InMemorySessionStore) -> None:
+        self._store = store
+
+    async def save_session(self, session: Session) -> None:
+        await _checkpoint_if_cancelled()
+        self._store._put_session(session)
+
+    async def get_session(self, session_id: str) -> Session:
+        await _checkpoint_if_cancelled()
+        return self._store._session_now(session_id)
+
+    async def save_run(self, run: Run) -> None:
+        await _checkpoint_if_cancelled()
+        self._store._put_run(run)
+
+    async def get_run(self, run_id: str) -> Run:
+        await _checkpoint_if_cancelled()
+        return self._store._run_now(run_id)
+
+    async def flush(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None:
+        await _checkpoint_if_cancelled()
+        self._store._flush_now(session, run, events)
+
+    async def append_event(self, event: Event) -> Event:
+        return await self._store.append_event(event)
+
+    async def get_events(
+        self, session_id: str, *, run_id: str | None = None, type: EventTypeFilter | None = None
+    ) -> list[Event]:
+        return await self._store.get_events(session_id, run_id=run_id, type=type)
