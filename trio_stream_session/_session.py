@@ -14,13 +14,16 @@ import trio
 
 from ._errors import SessionError
 from ._events import Event, EventType
+from ._idle import watch as idle_watch
 from ._input import check_input
 from ._manager import EventCallback, RunLifecycle, RunResult
 from ._models import RunStatus
+from ._ports import ProviderAdapter, SessionStore
 from ._provider_error import error_payload
 from ._redact import redact_text
 from ._specs import ResourceSpec, adapter_spec, store_spec
 from ._taskscope import task_scope
+from .stores import InMemorySessionStore
 
 __all__ = ["StreamSession", "StreamStatistics", "open_stream_session", "start_stream_session"]
 
@@ -131,6 +134,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         self._provider: str | None = None
         self._delivered = 0
         self._sending = False
+        self._default_store: InMemorySessionStore | None = None
         self.result: RunResult | None = None
         """The :class:`RunResult` once the run has succeeded, else None."""
         self.meta: Mapping[str, Any] = {"adapter": adapter.meta, "store": store.meta}
@@ -199,36 +203,61 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             self._closing = True
             self._receive.close()
             self._run_scope.cancel(reason="stream closed")
-        if self._started:
+        if self._started and not self._done.is_set():
             with trio.CancelScope(shield=True):
                 await self._done.wait()
         await trio.lowlevel.checkpoint()
 
     # -- producer side -------------------------------------------------------------------
 
-    async def _main(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """The session task: open owned resources, run, deliver, close."""
+    def _owned_resources_to_open(self) -> bool:
+        """Whether opening needs the session task (an owned resource to enter);
+        the default in-memory store is built synchronously."""
+        return self._adapter_spec.factory is not None or (
+            self._store_spec.factory is not None and not _is_default_store(self._store_spec)
+        )
+
+    def _prepare(self, store: SessionStore, adapter: ProviderAdapter) -> None:
+        """Build the run's lifecycle (synchronous; ``TypeError`` for bad run options)."""
         try:
-            async with AsyncExitStack() as stack:
-                store = await self._store_spec.open(stack, self._shutdown_timeout)
-                adapter = await self._adapter_spec.open(stack, self._shutdown_timeout)
-                try:
-                    self._lifecycle = RunLifecycle(
-                        store,
-                        adapter,
-                        self._input,
-                        event_callback=self._hand_over,
-                        shutdown_grace=self._shutdown_timeout,
-                        **self._run_opts,
-                    )
-                except SessionError as exc:
-                    raise TypeError(str(exc)) from None
-                self._provider = self._lifecycle.provider
-                self._started = True
-                task_status.started()
-                with self._send:
+            self._lifecycle = RunLifecycle(
+                store,
+                adapter,
+                self._input,
+                event_callback=self._hand_over,
+                shutdown_grace=self._shutdown_timeout,
+                **self._run_opts,
+            )
+        except SessionError as exc:
+            raise TypeError(str(exc)) from None
+        self._provider = self._lifecycle.provider
+        self._started = True
+
+    def _prepare_now(self) -> None:
+        """:meth:`_prepare` in the caller's task when nothing needs opening."""
+        store = self._store_spec.instance
+        if store is None:
+            store = self._default_store = InMemorySessionStore()
+        adapter = self._adapter_spec.instance
+        assert adapter is not None
+        self._prepare(store, adapter)
+
+    async def _main(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The session task: open owned resources unless prepared, run, deliver, close."""
+        try:
+            with self._send:
+                if self._lifecycle is not None:
                     await self._run()
+                else:
+                    async with AsyncExitStack() as stack:
+                        store = await self._store_spec.open(stack, self._shutdown_timeout)
+                        adapter = await self._adapter_spec.open(stack, self._shutdown_timeout)
+                        self._prepare(store, adapter)
+                        task_status.started()
+                        await self._run()
         finally:
+            if self._default_store is not None:
+                self._default_store._close_now()
             if self._lifecycle is not None:
                 # The lifecycle's callback is our bound method: a reference cycle
                 # that would keep the store and every event alive until a full GC.
@@ -238,9 +267,10 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
     async def _run(self) -> None:
         assert self._lifecycle is not None
         error: dict[str, Any] | None = None
-        async with trio.open_nursery() as nursery:
-            if math.isfinite(self._idle_timeout):
-                nursery.start_soon(self._watchdog)
+        watch = None
+        if math.isfinite(self._idle_timeout):
+            watch = idle_watch(self, self._idle_timeout)
+        try:
             with self._run_scope:
                 try:
                     self.result = await self._lifecycle.execute()
@@ -251,7 +281,9 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
                         "error_code": "internal_error",
                         "error_message": redact_text("".join(traceback.format_exception(exc))),
                     }
-            nursery.cancel_scope.cancel()
+        finally:
+            if watch is not None:
+                watch.cancel()
         if self._timed_out:
             error = {
                 "error_code": "timeout",
@@ -329,32 +361,23 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             return
         self._delivered += 1
 
-    async def _watchdog(self) -> None:
-        """Cancel the run after ``idle_timeout`` seconds of producer silence.
+    # -- idle timeout (see _idle.py) -------------------------------------------------------
 
-        One sleeping task instead of a cancel scope per event, and the
-        producer does no more than count events: the watchdog samples the count
-        every eighth of the timeout, so it fires between ``idle_timeout`` and
-        ``1.125 * idle_timeout`` after the last event, never early. Time spent
-        blocked handing an event to a full buffer (a slow consumer) counts as
-        activity, not silence.
-        """
-        idle = self._idle_timeout
-        step = idle / 8
-        seen = self._delivered
-        last_progress = trio.current_time()
-        while True:
-            now = trio.current_time()
-            if self._delivered != seen or self._sending:
-                seen = self._delivered
-                last_progress = now
-            elif now >= last_progress + idle:
-                break
-            await trio.sleep_until(min(last_progress + idle, now + step))
+    def idle_progress(self) -> object:
+        return self._delivered
+
+    def idle_busy(self) -> bool:
+        return self._sending
+
+    def idle_expired(self) -> None:
         assert self._lifecycle is not None
         self._timed_out = True
         self._lifecycle.interrupted_status = RunStatus.TIMEOUT
-        self._run_scope.cancel(reason=f"stream idle timeout after {idle:g}s")
+        self._run_scope.cancel(reason=f"stream idle timeout after {self._idle_timeout:g}s")
+
+
+def _is_default_store(spec: ResourceSpec[Any]) -> bool:
+    return spec.factory is InMemorySessionStore and not spec.options
 
 
 def _create(
@@ -404,7 +427,11 @@ async def start_stream_session(
     stream = _create(
         adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
     )
-    await nursery.start(stream._main)
+    if stream._owned_resources_to_open():
+        await nursery.start(stream._main)
+    else:
+        stream._prepare_now()
+        nursery.start_soon(stream._main)
     return stream
 
 
@@ -454,7 +481,11 @@ async def open_stream_session(
         adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
     )
     async with task_scope() as nursery:
-        await nursery.start(stream._main)
+        if stream._owned_resources_to_open():
+            await nursery.start(stream._main)
+        else:
+            stream._prepare_now()
+            nursery.start_soon(stream._main)
         try:
             yield stream
         finally:

@@ -69,9 +69,12 @@ class InMemorySessionStore:
     async def aclose(self) -> None:
         """Close the store: later calls raise ``storage_connection_failed``;
         long-polling readers return ``[]``. Idempotent."""
+        self._close_now()
+        await trio.lowlevel.checkpoint()
+
+    def _close_now(self) -> None:
         self._closed = True
         self._long_poll.close()
-        await trio.lowlevel.checkpoint()
 
     def _check_open(self) -> None:
         if self._closed:
