@@ -416,3 +416,27 @@ def test_negotiate_rejects_invalid_types() -> None:
 def test_negotiate_accepts_any_iterable() -> None:
     result = negotiate_capabilities(iter(CAPS), required=iter(["sampling"]))
     assert result.supported == {CapabilityType.SAMPLING}
+
+
+def test_with_status_copies_every_field_and_applies_changes() -> None:
+    run = Run(session_id="s", input={"prompt": "hi"}, metadata={"k": 1}, turn_count=2)
+    done = run.with_status("running").with_status("completed", output="out", cost_usd=0.5)
+    assert (
+        dataclasses.replace(done, status=run.status, ended_at=None, output=None, cost_usd=None)
+        == run
+    )
+    assert (done.output, done.cost_usd, done.status) == ("out", 0.5, RunStatus.COMPLETED)
+    session = Session(agent_id="a", tags=("t",), metadata={"m": 1})
+    active = session.with_status("active")
+    assert (
+        dataclasses.replace(active, status=session.status, updated_at=session.updated_at) == session
+    )
+    assert active.updated_at >= session.updated_at
+
+
+def test_with_status_still_validates_what_it_changes() -> None:
+    run = Run(session_id="s")
+    with pytest.raises(TypeError):
+        run.with_status("running", no_such_field=1)
+    with raises_code("validation_error"):
+        run.with_status("running", session_id="")

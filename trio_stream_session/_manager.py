@@ -559,10 +559,11 @@ class RunLifecycle:
         }
         sessions = dict(session_metadata.get("provider_sessions") or {})
         sessions[self.provider] = {**sessions.get(self.provider, {}), **provider_session}
-        session = self.session.replace(metadata={**session_metadata, "provider_sessions": sessions})
+        session = self.session.with_status(
+            SessionStatus.COMPLETED, metadata={**session_metadata, "provider_sessions": sessions}
+        )
         await self._ops.flush(session, run)
         self.session, self.run = session, run
-        await self._set_session_status(SessionStatus.COMPLETED)
         await self._append(EventType.SESSION_COMPLETED, {}, run=False)
         # The in-memory store's operations are not schedule points: make sure
         # the run has one, without losing its completed result to a cancellation.

@@ -70,6 +70,8 @@ _RUN_TRANSITIONS: Final[dict[RunStatus, frozenset[RunStatus]]] = {
 
 
 def _coerce_status(kind: type[_E], value: object) -> _E:
+    if type(value) is kind:
+        return value
     try:
         return kind(value)  # type: ignore[arg-type]  # a bad value is what we check
     except ValueError:
@@ -115,10 +117,15 @@ class Session:
             raise SessionError("validation_error", "agent_id cannot be empty")
         object.__setattr__(self, "status", _coerce_status(SessionStatus, self.status))
 
-    def with_status(self, status: SessionStatus | str) -> Session:
+    def with_status(self, status: SessionStatus | str, **changes: Any) -> Session:
+        """A copy in *status* (``updated_at`` refreshed), with *changes* applied."""
         new = _coerce_status(SessionStatus, status)
         _check_transition("session", _SESSION_TRANSITIONS, self.status, new)
-        return dataclasses.replace(self, status=new, updated_at=utc_now())
+        if changes.keys() - _FREE_SESSION_FIELDS:  # unknown or validated fields
+            return dataclasses.replace(self, status=new, updated_at=utc_now(), **changes)
+        changes["status"] = new
+        changes["updated_at"] = utc_now()
+        return _evolve(self, changes)
 
     def replace(self, **changes: Any) -> Session:
         """A copy with *changes* applied (``updated_at`` refreshed); not for status."""
@@ -169,10 +176,15 @@ class Run:
         object.__setattr__(self, "status", _coerce_status(RunStatus, self.status))
 
     def with_status(self, status: RunStatus | str, **changes: Any) -> Run:
+        """A copy in *status* (a terminal one sets ``ended_at``), with *changes* applied."""
         new = _coerce_status(RunStatus, status)
         _check_transition("run", _RUN_TRANSITIONS, self.status, new)
         ended_at = utc_now() if new.terminal and self.ended_at is None else self.ended_at
-        return dataclasses.replace(self, status=new, ended_at=ended_at, **changes)
+        if changes.keys() - _FREE_RUN_FIELDS:  # unknown or validated fields: the slow path
+            return dataclasses.replace(self, status=new, ended_at=ended_at, **changes)
+        changes["status"] = new
+        changes["ended_at"] = ended_at
+        return _evolve(self, changes)
 
     def replace(self, **changes: Any) -> Run:
         """A copy with *changes* applied; not for status."""
@@ -190,6 +202,36 @@ class Run:
             if fields.get(key) is not None:
                 fields[key] = _parse_time(fields[key], key)
         return _build(cls, fields)
+
+
+_Record = TypeVar("_Record", Session, Run)
+_SLOTS: Final = {
+    cls: tuple(
+        (f.name, cls.__dict__[f.name].__get__, cls.__dict__[f.name].__set__)
+        for f in dataclasses.fields(cls)
+    )
+    for cls in (Session, Run)
+}
+#: Fields ``with_status`` may change without re-validation (not ids or status).
+_FREE_RUN_FIELDS: Final = frozenset(f.name for f in dataclasses.fields(Run)) - {
+    "session_id",
+    "id",
+    "status",
+}
+_FREE_SESSION_FIELDS: Final = frozenset(f.name for f in dataclasses.fields(Session)) - {
+    "agent_id",
+    "id",
+    "status",
+}
+
+
+def _evolve(record: _Record, changes: Mapping[str, Any]) -> _Record:
+    """A copy of *record* with already-valid *changes*: ``dataclasses.replace``
+    without re-running ``__init__`` and validation (about half the cost)."""
+    new = object.__new__(type(record))
+    for name, get, set_ in _SLOTS[type(record)]:
+        set_(new, changes[name] if name in changes else get(record))
+    return new
 
 
 def add_token_usage(current: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
