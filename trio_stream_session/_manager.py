@@ -31,6 +31,7 @@ from ._events import (
     EventType,
     _randbits,
     build_event,
+    new_id,
     shape_warnings,
     utc_now,
 )
@@ -367,19 +368,27 @@ class RunLifecycle:
             scope.deadline = trio.current_time() + remaining
 
     def _event(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
-        """A lifecycle event of this session (and run, if *run*)."""
+        """A new lifecycle event of this session (and run, if *run*)."""
         assert self.session is not None
-        return Event(
-            type=type,
-            session_id=self.session.id,
-            run_id=self.run.id if run and self.run is not None else None,
-            provider=self.provider,
-            correlation_id=self._correlation_id,
-            data=data,
+        return build_event(
+            new_id("evt"),
+            type,
+            utc_now(),
+            self.session.id,
+            self.run.id if run and self.run is not None else None,
+            None,
+            self.provider,
+            self._correlation_id,
+            data,
+            {},
         )
 
     async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
-        return await self._ops.append_event(self._event(type, data, run=run))
+        event = self._event(type, data, run=run)
+        if self._append_fresh is None:
+            return await self._ops.append_event(event)
+        await _checkpoint_if_cancelled()
+        return self._append_fresh(event)
 
     # -- lifecycle ------------------------------------------------------------------
 
