@@ -425,6 +425,26 @@ async def test_body_exception_propagates_unwrapped() -> None:
             raise KeyError("from the body")
 
 
+async def test_body_exception_is_the_same_object_with_its_traceback() -> None:
+    raised = ValueError("mine")
+    with pytest.raises(ValueError) as info:
+        async with open_stream_session(adapter=MockAdapter("streaming"), input=USER_INPUT) as s:
+            await s.receive()
+            raise raised
+    assert info.value is raised
+    assert info.value.__traceback__ is not None
+    assert not isinstance(info.value.__context__, BaseExceptionGroup)
+
+
+async def test_the_context_manager_is_one_shot() -> None:
+    manager = open_stream_session(adapter=MockAdapter(), input=USER_INPUT)
+    async with manager as stream:
+        assert [e.type for e in await collect(stream)]
+    with pytest.raises(RuntimeError, match="only be entered once"):
+        async with manager:
+            raise AssertionError("unreachable")
+
+
 async def test_keyboard_interrupt_in_the_body_propagates_after_cleanup(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

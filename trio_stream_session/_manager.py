@@ -253,6 +253,7 @@ class RunLifecycle:
         self._run_started: Mapping[str, Any] | None = None
         self._reported_cost: float | None = None
         self._execute_scope: trio.CancelScope | None = None
+        self.final_schedule_point = True
 
     @property
     def session_id(self) -> str | None:
@@ -574,9 +575,10 @@ class RunLifecycle:
         await self._ops.flush(session, run)
         self.session, self.run = session, run
         await self._append(EventType.SESSION_COMPLETED, {}, run=False)
-        # The in-memory store's operations are not schedule points: make sure
-        # the run has one, without losing its completed result to a cancellation.
-        await _cancel_shielded_checkpoint()
+        if self.final_schedule_point:
+            # The in-memory store's operations are not schedule points: make sure
+            # the run has one, without losing its completed result to a cancellation.
+            await _cancel_shielded_checkpoint()
         return RunResult(
             output=run.output,
             token_usage=token_usage,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Awaitable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Final, Literal, final
 
 import trio
@@ -22,7 +23,7 @@ from ._ports import ProviderAdapter, SessionStore
 from ._provider_error import error_payload
 from ._redact import redact_text
 from ._specs import ResourceSpec, adapter_spec, store_spec
-from ._taskscope import task_scope
+from ._taskscope import TaskScope
 from .stores import InMemorySessionStore
 
 __all__ = ["StreamSession", "StreamStatistics", "open_stream_session", "start_stream_session"]
@@ -199,6 +200,12 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         The wait is shielded: if the caller is cancelled, cleanup still
         completes and ``Cancelled`` is raised afterwards.
         """
+        await self._shutdown()
+        await trio.lowlevel.checkpoint()
+
+    async def _shutdown(self) -> None:
+        """:meth:`aclose` without its final checkpoint (the session scope's exit
+        is the schedule point, as a nursery's is)."""
         if not self._closing:
             self._closing = True
             self._receive.close()
@@ -206,7 +213,6 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         if self._started and not self._done.is_set():
             with trio.CancelScope(shield=True):
                 await self._done.wait()
-        await trio.lowlevel.checkpoint()
 
     # -- producer side -------------------------------------------------------------------
 
@@ -230,6 +236,8 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             )
         except SessionError as exc:
             raise TypeError(str(exc)) from None
+        # The session task ends right after the run: no schedule point needed there.
+        self._lifecycle.final_schedule_point = False
         self._provider = self._lifecycle.provider
         self._started = True
 
@@ -435,8 +443,7 @@ async def start_stream_session(
     return stream
 
 
-@asynccontextmanager
-async def open_stream_session(
+def open_stream_session(
     *,
     adapter: object,
     input: Mapping[str, Any] | str,
@@ -446,7 +453,7 @@ async def open_stream_session(
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
     max_buffer: int | float = DEFAULT_MAX_BUFFER,
-) -> AsyncIterator[StreamSession]:
+) -> AbstractAsyncContextManager[StreamSession]:
     """Run one agent session and stream its events::
 
         spec = (ClaudeAdapter, {"model": "claude-haiku-4-5"})
@@ -480,13 +487,50 @@ async def open_stream_session(
     stream = _create(
         adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
     )
-    async with task_scope() as nursery:
-        if stream._owned_resources_to_open():
-            await nursery.start(stream._main)
-        else:
-            stream._prepare_now()
-            nursery.start_soon(stream._main)
+    return _OpenStreamSession(stream)
+
+
+@final
+class _OpenStreamSession:
+    """What :func:`open_stream_session` returns: a one-shot async context manager.
+
+    A class rather than ``@asynccontextmanager``: a generator frame per
+    session costs measurably on the session's open+close path.
+    """
+
+    __slots__ = ("_scope", "_stream")
+
+    def __init__(self, stream: StreamSession) -> None:
+        self._stream = stream
+        self._scope: TaskScope | None = None
+
+    async def __aenter__(self) -> StreamSession:
+        if self._scope is not None:
+            raise RuntimeError("an open_stream_session() context can only be entered once")
+        scope = self._scope = TaskScope()
+        nursery = await scope.__aenter__()
+        stream = self._stream
         try:
-            yield stream
-        finally:
-            await stream.aclose()
+            if stream._owned_resources_to_open():
+                await nursery.start(stream._main)
+            else:
+                stream._prepare_now()
+                nursery.start_soon(stream._main)
+        except BaseException as exc:
+            await scope.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        assert self._scope is not None, "__aexit__ without __aenter__"
+        try:
+            await self._stream._shutdown()
+        except BaseException as close_exc:
+            await self._scope.__aexit__(type(close_exc), close_exc, close_exc.__traceback__)
+            raise
+        return await self._scope.__aexit__(exc_type, exc, tb)

@@ -17,7 +17,7 @@ from ._session import (
     StreamSession,
     start_stream_session,
 )
-from ._taskscope import task_scope
+from ._taskscope import TaskScope
 
 __all__ = ["SessionSupervisor", "SupervisorStatistics", "open_session_supervisor"]
 
@@ -111,7 +111,7 @@ async def open_session_supervisor() -> AsyncIterator[SessionSupervisor]:
 
     Leaving the block closes every session still running and waits for them.
     """
-    async with task_scope() as nursery:
+    async with TaskScope() as nursery:
         supervisor = SessionSupervisor(nursery)
         try:
             yield supervisor
