@@ -427,7 +427,7 @@ async def test_body_exception_propagates_unwrapped() -> None:
 
 async def test_body_exception_is_the_same_object_with_its_traceback() -> None:
     raised = ValueError("mine")
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="mine") as info:
         async with open_stream_session(adapter=MockAdapter("streaming"), input=USER_INPUT) as s:
             await s.receive()
             raise raised
