@@ -17,6 +17,7 @@ import trio.testing
 from _support import USER_INPUT
 
 from trio_stream_session import InMemorySessionStore, open_stream_session
+from trio_stream_session.stores._query import EventQuery
 from trio_stream_session.testing import MockAdapter
 
 
@@ -61,7 +62,7 @@ class KeptAdapter(MockAdapter):
 
 def check_consistent(store: InMemorySessionStore) -> None:
     for session_id, session in store._sessions.items():
-        events = store._events.get(session_id, [])
+        events = store._query(EventQuery.build(session_id))  # synchronous read
         assert [e.sequence_number for e in events] == list(range(1, len(events) + 1))
         runs = [r for r in store._runs.values() if r.session_id == session_id]
         for run in runs:

@@ -219,13 +219,13 @@ class RunLifecycle:
         shutdown_grace: float = SHUTDOWN_GRACE,
     ) -> None:
         self.store = _check_store(store)
-        # The in-memory store: cancellation-only operations, and it adopts the
-        # events this pipeline builds (no copy).
+        # The in-memory store: cancellation-only operations, and new events
+        # are appended from their parts (no copy, no duplicate check).
         self._ops: _RunStore = self.store
-        self._append_fresh: Callable[[Event], Event] | None = None
+        self._append_new: Callable[..., Event] | None = None
         if type(self.store) is InMemorySessionStore:
             self._ops = RunView(self.store)
-            self._append_fresh = self.store._append_fresh
+            self._append_new = self.store._append_new
         self.adapter = adapter
         self.provider = _adapter_name(adapter)
         try:
@@ -307,30 +307,30 @@ class RunLifecycle:
             timestamp = _now(UTC)
         elif type(timestamp) is not datetime or timestamp.tzinfo is None:
             timestamp = _aware_or_now(timestamp)
-        event = build_event(
-            "evt_" + _randbits(128).to_bytes(16, "big").hex(),
-            event_type,
-            timestamp,
-            run.session_id,
-            run.id,
-            None,
-            self.provider,
-            self._correlation_id,
-            data,
-            metadata,
-        )
+        event_id = "evt_" + _randbits(128).to_bytes(16, "big").hex()
         try:
-            if self._append_fresh is not None:
+            if self._append_new is not None:
                 await _checkpoint_if_cancelled()
-                stored = self._append_fresh(event)
+                stored = self._append_new(
+                    event_id,
+                    event_type,
+                    timestamp,
+                    run.session_id,
+                    run.id,
+                    self.provider,
+                    self._correlation_id,
+                    data,
+                    metadata,
+                )
             else:
+                event = self._build(event_id, event_type, timestamp, run.id, data, metadata)
                 stored = await self._ops.append_event(event)
         except Exception as exc:
             self.persistence_failures += 1
             logger.warning(
                 "Event persistence failed for run %s in session %s: %s", run.id, run.session_id, exc
             )
-            stored = event
+            stored = self._build(event_id, event_type, timestamp, run.id, data, metadata)
         if event_type in _OBSERVED_TYPES:
             self._observe(event_type, data)
         if self._callback is not None:
@@ -368,28 +368,50 @@ class RunLifecycle:
         finally:
             scope.deadline = trio.current_time() + remaining
 
-    def _event(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
-        """A new lifecycle event of this session (and run, if *run*)."""
+    def _build(
+        self,
+        id: str,
+        type: EventType,
+        timestamp: datetime,
+        run_id: str | None,
+        data: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+    ) -> Event:
         assert self.session is not None
         return build_event(
+            id,
+            type,
+            timestamp,
+            self.session.id,
+            run_id,
+            None,
+            self.provider,
+            self._correlation_id,
+            data,
+            metadata,
+        )
+
+    def _event(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
+        """A new lifecycle event of this session (and run, if *run*)."""
+        run_id = self.run.id if run and self.run is not None else None
+        return self._build(new_id("evt"), type, utc_now(), run_id, data, {})
+
+    async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
+        if self._append_new is None:
+            return await self._ops.append_event(self._event(type, data, run=run))
+        assert self.session is not None
+        await _checkpoint_if_cancelled()
+        return self._append_new(
             new_id("evt"),
             type,
             utc_now(),
             self.session.id,
             self.run.id if run and self.run is not None else None,
-            None,
             self.provider,
             self._correlation_id,
             data,
             {},
         )
-
-    async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
-        event = self._event(type, data, run=run)
-        if self._append_fresh is None:
-            return await self._ops.append_event(event)
-        await _checkpoint_if_cancelled()
-        return self._append_fresh(event)
 
     # -- lifecycle ------------------------------------------------------------------
 

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Final, Self
+from typing import Any, Final, Self
 
 import trio
 
 from .._errors import SessionError
-from .._events import Event
+from .._events import Event, EventType, build_event
 from .._models import Run, RunStatus, Session, SessionStatus
 from .._ports import EventTypeFilter
+from ._eventlog import EventLog
 from ._longpoll import LongPoll
 from ._query import EventQuery
 
 __all__ = ["InMemorySessionStore", "RunView"]
 
 _checkpoint_if_cancelled: Final = trio.lowlevel.checkpoint_if_cancelled
-_set_sequence: Final = Event.__dict__["sequence_number"].__set__  # Event is frozen
 
 
 class InMemorySessionStore:
@@ -40,14 +40,17 @@ class InMemorySessionStore:
         self._sessions: dict[str, Session] = {}
         self._runs: dict[str, Run] = {}
         self._runs_by_session: dict[str, dict[str, None]] = {}
-        self._events: dict[str, list[Event]] = {}
-        self._by_id: dict[str, Event] = {}
+        self._events: dict[str, EventLog] = {}
+        # Event id -> (session id, index), for append_event's duplicate check;
+        # built when first needed (run_once's own appends never need it).
+        self._by_id: dict[str, tuple[str, int]] | None = None
         self._long_poll = LongPoll()
         self._closed = False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
-        counts = f"sessions={len(self._sessions)} events={len(self._by_id)}"
+        events = sum(map(len, self._events.values()))
+        counts = f"sessions={len(self._sessions)} events={events}"
         return f"<InMemorySessionStore {state} {counts}>"
 
     async def __aenter__(self) -> Self:
@@ -129,8 +132,10 @@ class InMemorySessionStore:
         self._sessions.pop(session_id, None)
         for run_id in self._runs_by_session.pop(session_id, {}):
             self._runs.pop(run_id, None)
-        for event in self._events.pop(session_id, []):
-            self._by_id.pop(event.id, None)
+        log = self._events.pop(session_id, None)
+        if self._by_id is not None and log is not None:
+            for event_id in log.ids():
+                self._by_id.pop(event_id, None)
 
     # -- runs ---------------------------------------------------------------------
 
@@ -185,36 +190,62 @@ class InMemorySessionStore:
         self._check_open()
         return self._append(event)
 
-    def _append_fresh(self, event: Event) -> Event:
-        """``append_event`` without the checkpoint, for an event ``run_once`` has
-        just built (valid, with a new id) and never shared: its sequence number
-        is set in place instead of copying the event. The caller checkpoints."""
-        self._check_open()
-        session_id: str = event.session_id  # type: ignore[assignment]
+    def _append_new(
+        self,
+        id: str,
+        type: EventType,
+        timestamp: datetime,
+        session_id: str,
+        run_id: str | None,
+        provider: str | None,
+        correlation_id: str | None,
+        data: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+    ) -> Event:
+        """``append_event`` for an event ``run_once`` is creating from valid
+        parts with a fresh id: no copy, no duplicate check, no checkpoint (the
+        caller checkpoints). Returns the stored event."""
+        if self._closed:
+            self._check_open()
         log = self._events.get(session_id)
         if log is None:
-            log = self._events[session_id] = []
-        _set_sequence(event, len(log) + 1)
-        log.append(event)
-        self._by_id[event.id] = event
-        self._long_poll.wake(session_id)
-        return event
+            log = self._events[session_id] = EventLog()
+        seq = log.append(
+            id, type, timestamp, session_id, run_id, provider, correlation_id, data, metadata
+        )
+        if self._by_id is not None:
+            self._by_id[id] = (session_id, seq - 1)
+        if self._long_poll.waiters:
+            self._long_poll.wake(session_id)
+        return build_event(
+            id, type, timestamp, session_id, run_id, seq, provider, correlation_id, data, metadata
+        )
+
+    def _index(self) -> dict[str, tuple[str, int]]:
+        """Where each stored event id is, for the duplicate check of ``append_event``."""
+        if self._by_id is None:
+            self._by_id = {
+                event_id: (session_id, index)
+                for session_id, log in self._events.items()
+                for index, event_id in enumerate(log.ids())
+            }
+        return self._by_id
 
     def _append(self, event: Event) -> Event:
         session_id = event.session_id if isinstance(event, Event) else None
         if not session_id:
             raise SessionError("validation_error", "events must be Event objects with a session_id")
-        existing = self._by_id.get(event.id)
+        index = self._index()
+        existing = index.get(event.id)
         if existing is not None:
-            return existing
+            return self._events[existing[0]].event(existing[1])
         log = self._events.get(session_id)
         if log is None:
-            log = self._events[session_id] = []
-        stored = event.with_sequence(len(log) + 1)
-        log.append(stored)
-        self._by_id[stored.id] = stored
+            log = self._events[session_id] = EventLog()
+        seq = log.append_event(event)
+        index[event.id] = (session_id, seq - 1)
         self._long_poll.wake(session_id)
-        return stored
+        return event.with_sequence(seq)
 
     @staticmethod
     def _validate_events(events: Sequence[Event]) -> None:
@@ -291,25 +322,14 @@ class InMemorySessionStore:
         return await self._long_poll.poll(session_id, fetch, query.wait)
 
     def _query(self, query: EventQuery) -> list[Event]:
-        log = self._events.get(query.session_id, ())
-        start = 0
-        if query.after is not None:
-            # Sequence numbers are 1..n in order, so "after n" starts at index n.
-            start = min(query.after, len(log))
-        found: list[Event] = []
-        for event in log[start:] if start else log:
-            if query.before is not None and (event.sequence_number or 0) >= query.before:
-                break
-            if query.matches(event):
-                found.append(event)
-                if query.limit is not None and len(found) >= query.limit:
-                    break
-        return found
+        log = self._events.get(query.session_id)
+        return [] if log is None else log.query(query)
 
     async def get_latest_sequence(self, session_id: str) -> int:
         await trio.lowlevel.checkpoint()
         self._check_open()
-        return len(self._events.get(session_id, ()))
+        log = self._events.get(session_id)
+        return 0 if log is None else len(log)
 
 
 class RunView:

@@ -100,13 +100,18 @@ class EventQuery:
         )
 
     def matches(self, event: Event) -> bool:
-        if self.run_id is not None and event.run_id != self.run_id:
+        return self.matches_fields(
+            event.run_id, event.type, event.timestamp, event.sequence_number or 0
+        )
+
+    def matches_fields(self, run_id: str | None, type: str, timestamp: datetime, seq: int) -> bool:
+        """:meth:`matches` on an event's fields (*type* may be the plain string)."""
+        if self.run_id is not None and run_id != self.run_id:
             return False
-        if self.types is not None and event.type not in self.types:
+        if self.types is not None and type not in self.types:
             return False
-        if self.since is not None and event.timestamp < self.since:
+        if self.since is not None and timestamp < self.since:
             return False
-        seq = event.sequence_number or 0
         if self.after is not None and seq <= self.after:
             return False
         return not (self.before is not None and seq >= self.before)
