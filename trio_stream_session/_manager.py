@@ -50,7 +50,7 @@ from ._provider_error import error_payload
 from ._redact import redact_value
 from ._transcript import build_transcript
 from .stores import InMemorySessionStore
-from .stores._memory import RunView
+from .stores._memory import NewEventAppender, RunView
 
 __all__ = ["RunResult", "cancel_run", "resolve_execute_timeout", "run_once"]
 
@@ -81,6 +81,11 @@ _REDACTED_TYPES: Final = frozenset(
     }
 )
 _OBSERVED_TYPES: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_COMPLETED})
+#: Per event type, what ``emit`` does besides storing it: (shape rules,
+#: redact its data?, note it for the run's result?), in one lookup.
+_PLANS: Final = {
+    t: (_SHAPES.get(t, ()), t in _REDACTED_TYPES, t in _OBSERVED_TYPES) for t in EventType
+}
 _UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite"})
 _INTERRUPTION: Final = {
     RunStatus.CANCELLED: (
@@ -222,10 +227,13 @@ class RunLifecycle:
         # The in-memory store: cancellation-only operations, and new events
         # are appended from their parts (no copy, no duplicate check).
         self._ops: _RunStore = self.store
-        self._append_new: Callable[..., Event] | None = None
+        self._memory: InMemorySessionStore | None = None
         if type(self.store) is InMemorySessionStore:
             self._ops = RunView(self.store)
-            self._append_new = self.store._append_new
+            self._memory = self.store
+        # The in-memory store's appenders of new session/run events, once known.
+        self._session_append: NewEventAppender | None = None
+        self._run_append: NewEventAppender | None = None
         self.adapter = adapter
         self.provider = _adapter_name(adapter)
         try:
@@ -292,15 +300,15 @@ class RunLifecycle:
             event_type = EventType.ERROR_OCCURRED
             if raw_type:
                 data["original_type"] = str(raw_type)
-        rules = _SHAPES.get(event_type)
-        if rules is not None:
+        rules, redacted, observed = _PLANS[event_type]
+        if rules:
             for name, expected, _ in rules:
                 if data.get(name).__class__ is not expected:
                     warnings = shape_warnings(event_type, data)
                     if warnings:
                         metadata["_validation_warnings"] = warnings
                     break
-        if event_type in _REDACTED_TYPES:
+        if redacted:
             data = redact_value(data)
         timestamp = get("timestamp")
         if timestamp is None:
@@ -309,19 +317,10 @@ class RunLifecycle:
             timestamp = _aware_or_now(timestamp)
         event_id = "evt_" + _randbits(128).to_bytes(16, "big").hex()
         try:
-            if self._append_new is not None:
+            append = self._run_append
+            if append is not None:
                 await _checkpoint_if_cancelled()
-                stored = self._append_new(
-                    event_id,
-                    event_type,
-                    timestamp,
-                    run.session_id,
-                    run.id,
-                    self.provider,
-                    self._correlation_id,
-                    data,
-                    metadata,
-                )
+                stored = append(event_id, event_type, timestamp, data, metadata)
             else:
                 event = self._build(event_id, event_type, timestamp, run.id, data, metadata)
                 stored = await self._ops.append_event(event)
@@ -331,7 +330,7 @@ class RunLifecycle:
                 "Event persistence failed for run %s in session %s: %s", run.id, run.session_id, exc
             )
             stored = self._build(event_id, event_type, timestamp, run.id, data, metadata)
-        if event_type in _OBSERVED_TYPES:
+        if observed:
             self._observe(event_type, data)
         if self._callback is not None:
             result = self._callback(stored)
@@ -397,21 +396,11 @@ class RunLifecycle:
         return self._build(new_id("evt"), type, utc_now(), run_id, data, {})
 
     async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
-        if self._append_new is None:
+        append = self._run_append if run and self._run_append else self._session_append
+        if append is None:
             return await self._ops.append_event(self._event(type, data, run=run))
-        assert self.session is not None
         await _checkpoint_if_cancelled()
-        return self._append_new(
-            new_id("evt"),
-            type,
-            utc_now(),
-            self.session.id,
-            self.run.id if run and self.run is not None else None,
-            self.provider,
-            self._correlation_id,
-            data,
-            {},
-        )
+        return append(new_id("evt"), type, utc_now(), data, {})
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -443,6 +432,10 @@ class RunLifecycle:
         )
         await store.save_session(session)
         self.session = session
+        if self._memory is not None:
+            self._session_append = self._memory._appender(
+                session.id, None, self.provider, self._correlation_id
+            )
         await self._append(EventType.SESSION_CREATED, {"provider": self.provider}, run=False)
         await self._set_session_status(SessionStatus.ACTIVE)
         await self._append(EventType.SESSION_STARTED, {}, run=False)
@@ -458,6 +451,10 @@ class RunLifecycle:
         run = run.with_status(RunStatus.RUNNING)
         await store.save_run(run)
         self.run = run
+        if self._memory is not None:
+            self._run_append = self._memory._appender(
+                session.id, run.id, self.provider, self._correlation_id
+            )
 
         try:
             adapter_session = await self._prepare_session()

@@ -126,6 +126,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         self._idle_timeout = idle_timeout
         self._shutdown_timeout = shutdown_timeout
         self._send, self._receive = trio.open_memory_channel[Event](max_buffer)
+        self._send_nowait = self._send.send_nowait
         self._run_scope = trio.CancelScope()
         self._done = trio.Event()
         self._started = False
@@ -317,7 +318,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         buffer is full this returns the waiting part as an awaitable.
         """
         try:
-            self._send.send_nowait(event)
+            self._send_nowait(event)
         except trio.WouldBlock:
             return self._hand_over_blocking(event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):

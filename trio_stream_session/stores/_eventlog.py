@@ -1,7 +1,8 @@
-"""One session's event log in memory, laid out so the cyclic GC skips it."""
+"""One session's event log in memory: compact, and invisible to the cyclic GC."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -9,114 +10,117 @@ from typing import Any
 from .._events import _BY_VALUE, Event, EventType, build_event
 from ._query import EventQuery
 
-__all__ = ["EventLog"]
+__all__ = ["EventContext", "EventLog"]
 
-#: The atomic fields of an event: id, type (its plain string), timestamp,
-#: session_id, run_id, sequence_number, provider, correlation_id, schema_version.
-_Row = tuple[str, str, datetime, str, str | None, int, str | None, str | None, int]
+#: What consecutive events of a run share: run_id, provider, correlation_id,
+#: schema_version.
+EventContext = tuple[str | None, str | None, str | None, int]
 
 
 class EventLog:
     """The events of one session, in sequence order (sequence number = index + 1).
 
-    Stored ``Event`` objects are GC-tracked, so the cyclic collector walks
-    every one of them again each time the heap has grown by a quarter: a
-    cost per event that grows with the log. Here an event is a tuple of
-    atomic fields, which the collector stops tracking at its first
-    collection, plus its ``data`` and ``metadata`` in two flat lists (a
-    tuple holding a dict is never untracked). Events are rebuilt on read.
+    Kept as columns rather than as ``Event`` objects: a stored ``Event`` is
+    a GC-tracked object of about 120 bytes that the cyclic collector walks
+    again every time the heap grows by a quarter, so both the memory and the
+    collector's work grew with the log. Here an event costs one slot in each
+    of four lists (id, type, timestamp, data) plus the objects themselves;
+    the fields a run's events share are stored once per stretch of events
+    (an :data:`EventContext`), and ``metadata`` only where it is not empty.
+    Events are rebuilt on read.
     """
 
-    __slots__ = ("_data", "_metadata", "_rows")
+    __slots__ = ("_context_starts", "_contexts", "_data", "_ids", "_metadata", "_times", "_types")
 
     def __init__(self) -> None:
-        self._rows: list[_Row] = []
+        self._ids: list[str] = []
+        self._types: list[str] = []
+        self._times: list[datetime] = []
         self._data: list[Mapping[str, Any]] = []
-        self._metadata: list[Mapping[str, Any] | None] = []  # None: empty
+        self._metadata: dict[int, Mapping[str, Any]] = {}  # index -> non-empty metadata
+        self._contexts: list[EventContext] = []
+        self._context_starts: list[int] = []  # index of each context's first event
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._ids)
 
     def append(
         self,
         id: str,
         type: EventType,
         timestamp: datetime,
-        session_id: str,
-        run_id: str | None,
-        provider: str | None,
-        correlation_id: str | None,
+        context: EventContext,
         data: Mapping[str, Any],
         metadata: Mapping[str, Any],
-        schema_version: int = 1,
     ) -> int:
-        """Store one event from valid parts; returns its sequence number."""
-        seq = len(self._rows) + 1
-        self._rows.append(
-            (
-                id,
-                type._value_,
-                timestamp,
-                session_id,
-                run_id,
-                seq,
-                provider,
-                correlation_id,
-                schema_version,
-            )
-        )
+        """Store one event from valid parts; returns its sequence number.
+
+        Pass the same *context* object for a run's events: a new stretch
+        starts only when it differs from the last one.
+        """
+        index = len(self._ids)
+        contexts = self._contexts
+        if not contexts or (contexts[-1] is not context and contexts[-1] != context):
+            contexts.append(context)
+            self._context_starts.append(index)
+        self._ids.append(id)
+        self._types.append(type._value_)
+        self._times.append(timestamp)
         self._data.append(data)
-        self._metadata.append(metadata or None)
-        return seq
+        if metadata:
+            self._metadata[index] = metadata
+        return index + 1
 
     def append_event(self, event: Event) -> int:
-        """Store *event* (which must have a session id); returns its sequence number."""
-        assert event.session_id is not None
+        """Store *event*; returns its sequence number."""
+        context = (event.run_id, event.provider, event.correlation_id, event.schema_version)
         return self.append(
-            event.id,
-            event.type,
-            event.timestamp,
-            event.session_id,
-            event.run_id,
-            event.provider,
-            event.correlation_id,
-            event.data,
-            event.metadata,
-            event.schema_version,
+            event.id, event.type, event.timestamp, context, event.data, event.metadata
         )
 
-    def event(self, index: int) -> Event:
+    def _context(self, index: int) -> EventContext:
+        return self._contexts[bisect_right(self._context_starts, index) - 1]
+
+    def event(self, session_id: str, index: int, context: EventContext | None = None) -> Event:
         """The stored event at *index* (its sequence number minus one)."""
-        row = self._rows[index]
+        run_id, provider, correlation_id, schema_version = context or self._context(index)
         return build_event(
-            row[0],
-            _BY_VALUE[row[1]],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            row[6],
-            row[7],
+            self._ids[index],
+            _BY_VALUE[self._types[index]],
+            self._times[index],
+            session_id,
+            run_id,
+            index + 1,
+            provider,
+            correlation_id,
             self._data[index],
-            self._metadata[index] or {},
-            row[8],
+            self._metadata.get(index) or {},
+            schema_version,
         )
 
     def ids(self) -> list[str]:
-        return [row[0] for row in self._rows]
+        return list(self._ids)
 
     def query(self, query: EventQuery) -> list[Event]:
-        """The events matching *query* (its ``session_id`` is not checked here)."""
-        rows = self._rows
+        """The events matching *query* (its ``session_id`` names this log)."""
+        count = len(self._ids)
         # Sequence numbers are 1..n in order, so "after n" starts at index n.
-        start = 0 if query.after is None else min(query.after, len(rows))
+        start = 0 if query.after is None else min(query.after, count)
+        end = count if query.before is None else min(max(query.before - 1, start), count)
         found: list[Event] = []
-        for index in range(start, len(rows)):
-            row = rows[index]
-            if query.before is not None and row[5] >= query.before:
-                break
-            if query.matches_fields(row[4], row[1], row[2], row[5]):
-                found.append(self.event(index))
+        if start >= end:
+            return found
+        starts = self._context_starts
+        which = bisect_right(starts, start) - 1
+        following = starts[which + 1] if which + 1 < len(starts) else count
+        types, times = self._types, self._times
+        for index in range(start, end):
+            if index >= following:
+                which += 1
+                following = starts[which + 1] if which + 1 < len(starts) else count
+            context = self._contexts[which]
+            if query.matches_fields(context[0], types[index], times[index], index + 1):
+                found.append(self.event(query.session_id, index, context))
                 if query.limit is not None and len(found) >= query.limit:
                     break
         return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Self
@@ -10,16 +10,19 @@ from typing import Any, Final, Self
 import trio
 
 from .._errors import SessionError
-from .._events import Event, EventType, build_event
+from .._events import Event, EventType, _EventParts
 from .._models import Run, RunStatus, Session, SessionStatus
 from .._ports import EventTypeFilter
 from ._eventlog import EventLog
 from ._longpoll import LongPoll
 from ._query import EventQuery
 
-__all__ = ["InMemorySessionStore", "RunView"]
+__all__ = ["InMemorySessionStore", "NewEventAppender", "RunView"]
+
+NewEventAppender = Callable[[str, EventType, datetime, Mapping[str, Any], Mapping[str, Any]], Event]
 
 _checkpoint_if_cancelled: Final = trio.lowlevel.checkpoint_if_cancelled
+_new: Final = object.__new__
 
 
 class InMemorySessionStore:
@@ -190,36 +193,54 @@ class InMemorySessionStore:
         self._check_open()
         return self._append(event)
 
-    def _append_new(
-        self,
-        id: str,
-        type: EventType,
-        timestamp: datetime,
-        session_id: str,
-        run_id: str | None,
-        provider: str | None,
-        correlation_id: str | None,
-        data: Mapping[str, Any],
-        metadata: Mapping[str, Any],
-    ) -> Event:
-        """``append_event`` for an event ``run_once`` is creating from valid
-        parts with a fresh id: no copy, no duplicate check, no checkpoint (the
-        caller checkpoints). Returns the stored event."""
-        if self._closed:
-            self._check_open()
-        log = self._events.get(session_id)
-        if log is None:
-            log = self._events[session_id] = EventLog()
-        seq = log.append(
-            id, type, timestamp, session_id, run_id, provider, correlation_id, data, metadata
-        )
-        if self._by_id is not None:
-            self._by_id[id] = (session_id, seq - 1)
-        if self._long_poll.waiters:
-            self._long_poll.wake(session_id)
-        return build_event(
-            id, type, timestamp, session_id, run_id, seq, provider, correlation_id, data, metadata
-        )
+    def _appender(
+        self, session_id: str, run_id: str | None, provider: str | None, correlation_id: str | None
+    ) -> NewEventAppender:
+        """``append_event`` for the new events of one session (and run):
+        ``append(id, type, timestamp, data, metadata) -> stored Event``.
+
+        For ``run_once``, which builds each event from valid parts with a
+        fresh id: no copy, no duplicate check, no checkpoint (the caller
+        checkpoints). The fixed fields are bound once, and ``build_event`` is
+        inlined: this is the per-event path.
+        """
+        events = self._events
+        long_poll = self._long_poll
+        context = (run_id, provider, correlation_id, 1)
+
+        def append(
+            id: str,
+            type: EventType,
+            timestamp: datetime,
+            data: Mapping[str, Any],
+            metadata: Mapping[str, Any],
+        ) -> Event:
+            if self._closed:
+                self._check_open()
+            log = events.get(session_id)
+            if log is None:
+                log = events[session_id] = EventLog()
+            seq = log.append(id, type, timestamp, context, data, metadata)
+            if self._by_id is not None:
+                self._by_id[id] = (session_id, seq - 1)
+            if long_poll.waiters:
+                long_poll.wake(session_id)
+            event: Any = _new(_EventParts)  # build_event, inlined
+            event.id = id
+            event.type = type
+            event.timestamp = timestamp
+            event.session_id = session_id
+            event.run_id = run_id
+            event.sequence_number = seq
+            event.provider = provider
+            event.correlation_id = correlation_id
+            event.data = data
+            event.metadata = metadata
+            event.schema_version = 1
+            event.__class__ = Event
+            return event  # type: ignore[no-any-return]
+
+        return append
 
     def _index(self) -> dict[str, tuple[str, int]]:
         """Where each stored event id is, for the duplicate check of ``append_event``."""
@@ -238,7 +259,7 @@ class InMemorySessionStore:
         index = self._index()
         existing = index.get(event.id)
         if existing is not None:
-            return self._events[existing[0]].event(existing[1])
+            return self._events[existing[0]].event(existing[0], existing[1])
         log = self._events.get(session_id)
         if log is None:
             log = self._events[session_id] = EventLog()
