@@ -15,16 +15,15 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def filled() -> EventLog:
     """session events, two runs with different providers, session events between."""
     log = EventLog()
-    session_ctx = (None, "p1", None, 1)
-    run_a = ("run_a", "p1", "corr", 1)
-    run_b = ("run_b", "p2", None, 1)
+    session_ctx = (None, "p1", None, 1, "evt_" + "a" * 24)
+    run_a = ("run_a", "p1", "corr", 1, None)  # ids given one by one
+    run_b = ("run_b", "p2", None, 1, "evt_" + "b" * 24)
     plan = [session_ctx, session_ctx, run_a, run_a, run_a, session_ctx, run_b, run_b, session_ctx]
     for index, context in enumerate(plan):
         kind = EventType.MESSAGE_STREAMED if context[0] else EventType.SESSION_STARTED
         metadata = {"n": index} if index % 4 == 0 else {}
-        log.append(
-            f"evt_{index}", kind, T0 + timedelta(seconds=index), context, {"i": index}, metadata
-        )
+        event_id = None if context[4] else f"evt_custom_{index}"
+        log.append(kind, T0 + timedelta(seconds=index), context, {"i": index}, metadata, event_id)
     return log
 
 
@@ -40,6 +39,18 @@ def test_round_trip_of_every_field() -> None:
     assert all(e.session_id == "ses" and e.data == {"i": i} for i, e in enumerate(events))
     assert events[2].type is EventType.MESSAGE_STREAMED
     assert len(log._contexts) == 5  # one per stretch, not one per event
+    assert [e.id for e in events] == [
+        "evt_" + "a" * 24 + "00000001",
+        "evt_" + "a" * 24 + "00000002",
+        "evt_custom_2",
+        "evt_custom_3",
+        "evt_custom_4",
+        "evt_" + "a" * 24 + "00000006",
+        "evt_" + "b" * 24 + "00000007",
+        "evt_" + "b" * 24 + "00000008",
+        "evt_" + "a" * 24 + "00000009",
+    ]
+    assert log.ids() == [e.id for e in events]
 
 
 def test_filters_and_bounds() -> None:
@@ -59,7 +70,7 @@ def test_filters_and_bounds() -> None:
 def test_nothing_per_event_is_tracked_by_the_gc() -> None:
     log = filled()
     gc.collect()
-    stored = [*log._ids, *log._types, *log._times, *log._data]
+    stored = [*log._types, *log._times, *log._data]
     assert not any(gc.is_tracked(item) for item in stored)
 
 

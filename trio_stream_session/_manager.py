@@ -29,7 +29,6 @@ from ._events import (
     _SHAPES,
     Event,
     EventType,
-    _randbits,
     build_event,
     new_id,
     shape_warnings,
@@ -315,21 +314,20 @@ class RunLifecycle:
             timestamp = _now(UTC)
         elif type(timestamp) is not datetime or timestamp.tzinfo is None:
             timestamp = _aware_or_now(timestamp)
-        event_id = "evt_" + _randbits(128).to_bytes(16, "big").hex()
         try:
             append = self._run_append
             if append is not None:
                 await _checkpoint_if_cancelled()
-                stored = append(event_id, event_type, timestamp, data, metadata)
+                stored = append(event_type, timestamp, data, metadata)
             else:
-                event = self._build(event_id, event_type, timestamp, run.id, data, metadata)
+                event = self._build(new_id("evt"), event_type, timestamp, run.id, data, metadata)
                 stored = await self._ops.append_event(event)
         except Exception as exc:
             self.persistence_failures += 1
             logger.warning(
                 "Event persistence failed for run %s in session %s: %s", run.id, run.session_id, exc
             )
-            stored = self._build(event_id, event_type, timestamp, run.id, data, metadata)
+            stored = self._build(new_id("evt"), event_type, timestamp, run.id, data, metadata)
         if observed:
             self._observe(event_type, data)
         if self._callback is not None:
@@ -400,7 +398,7 @@ class RunLifecycle:
         if append is None:
             return await self._ops.append_event(self._event(type, data, run=run))
         await _checkpoint_if_cancelled()
-        return append(new_id("evt"), type, utc_now(), data, {})
+        return append(type, utc_now(), data, {})
 
     # -- lifecycle ------------------------------------------------------------------
 

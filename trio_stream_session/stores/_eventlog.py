@@ -7,14 +7,24 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .._events import _BY_VALUE, Event, EventType, build_event
+from .._events import _BY_VALUE, Event, EventType, _randbits, build_event
 from ._query import EventQuery
 
-__all__ = ["EventContext", "EventLog"]
+__all__ = ["EventContext", "EventLog", "id_prefix"]
 
 #: What consecutive events of a run share: run_id, provider, correlation_id,
-#: schema_version.
-EventContext = tuple[str | None, str | None, str | None, int]
+#: schema_version, and the prefix of their ids (None: ids stored one by one).
+EventContext = tuple[str | None, str | None, str | None, int, str | None]
+
+
+def id_prefix() -> str:
+    """A fresh prefix for derived event ids: ``evt_`` and 24 random hex digits.
+
+    An event appended under a context with a prefix gets the id
+    ``prefix + 8 hex digits of its sequence number`` (32 hex digits in all,
+    like :func:`new_id`'s): unique as long as prefixes are, and not stored.
+    """
+    return "evt_" + _randbits(96).to_bytes(12, "big").hex()
 
 
 class EventLog:
@@ -24,16 +34,25 @@ class EventLog:
     a GC-tracked object of about 120 bytes that the cyclic collector walks
     again every time the heap grows by a quarter, so both the memory and the
     collector's work grew with the log. Here an event costs one slot in each
-    of four lists (id, type, timestamp, data) plus the objects themselves;
-    the fields a run's events share are stored once per stretch of events
-    (an :data:`EventContext`), and ``metadata`` only where it is not empty.
-    Events are rebuilt on read.
+    of three lists (type, timestamp, data) plus the objects themselves; the
+    fields a run's events share are stored once per stretch of events (an
+    :data:`EventContext`), ids only where they are not derived from the
+    context's prefix and the sequence number, and ``metadata`` only where it
+    is not empty. Events are rebuilt on read.
     """
 
-    __slots__ = ("_context_starts", "_contexts", "_data", "_ids", "_metadata", "_times", "_types")
+    __slots__ = (
+        "_context_starts",
+        "_contexts",
+        "_custom_ids",
+        "_data",
+        "_metadata",
+        "_times",
+        "_types",
+    )
 
     def __init__(self) -> None:
-        self._ids: list[str] = []
+        self._custom_ids: dict[int, str] = {}  # index -> id, where not derived
         self._types: list[str] = []
         self._times: list[datetime] = []
         self._data: list[Mapping[str, Any]] = []
@@ -42,28 +61,29 @@ class EventLog:
         self._context_starts: list[int] = []  # index of each context's first event
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._types)
 
     def append(
         self,
-        id: str,
         type: EventType,
         timestamp: datetime,
         context: EventContext,
         data: Mapping[str, Any],
         metadata: Mapping[str, Any],
+        id: str | None = None,
     ) -> int:
         """Store one event from valid parts; returns its sequence number.
 
         Pass the same *context* object for a run's events: a new stretch
-        starts only when it differs from the last one.
+        starts only when it differs from the last one. Without *id*, the id
+        is derived (the context must have a prefix): see :meth:`id`.
         """
-        index = len(self._ids)
+        index = len(self._types)
         contexts = self._contexts
         if not contexts or (contexts[-1] is not context and contexts[-1] != context):
-            contexts.append(context)
-            self._context_starts.append(index)
-        self._ids.append(id)
+            self._begin(context)
+        if id is not None:
+            self._custom_ids[index] = id
         self._types.append(type._value_)
         self._times.append(timestamp)
         self._data.append(data)
@@ -71,11 +91,16 @@ class EventLog:
             self._metadata[index] = metadata
         return index + 1
 
+    def _begin(self, context: EventContext) -> None:
+        """Start a stretch of events under *context* at the next index."""
+        self._context_starts.append(len(self._types))
+        self._contexts.append(context)
+
     def append_event(self, event: Event) -> int:
         """Store *event*; returns its sequence number."""
-        context = (event.run_id, event.provider, event.correlation_id, event.schema_version)
+        context = (event.run_id, event.provider, event.correlation_id, event.schema_version, None)
         return self.append(
-            event.id, event.type, event.timestamp, context, event.data, event.metadata
+            event.type, event.timestamp, context, event.data, event.metadata, event.id
         )
 
     def _context(self, index: int) -> EventContext:
@@ -83,9 +108,10 @@ class EventLog:
 
     def event(self, session_id: str, index: int, context: EventContext | None = None) -> Event:
         """The stored event at *index* (its sequence number minus one)."""
-        run_id, provider, correlation_id, schema_version = context or self._context(index)
+        context = context or self._context(index)
+        run_id, provider, correlation_id, schema_version, _ = context
         return build_event(
-            self._ids[index],
+            self.id(index, context),
             _BY_VALUE[self._types[index]],
             self._times[index],
             session_id,
@@ -98,12 +124,21 @@ class EventLog:
             schema_version,
         )
 
+    def id(self, index: int, context: EventContext | None = None) -> str:
+        """The id of the event at *index*."""
+        custom = self._custom_ids.get(index)
+        if custom is not None:
+            return custom
+        prefix = (context or self._context(index))[4]
+        assert prefix is not None
+        return prefix + "%08x" % (index + 1)
+
     def ids(self) -> list[str]:
-        return list(self._ids)
+        return [self.id(index) for index in range(len(self._types))]
 
     def query(self, query: EventQuery) -> list[Event]:
         """The events matching *query* (its ``session_id`` names this log)."""
-        count = len(self._ids)
+        count = len(self._types)
         # Sequence numbers are 1..n in order, so "after n" starts at index n.
         start = 0 if query.after is None else min(query.after, count)
         end = count if query.before is None else min(max(query.before - 1, start), count)

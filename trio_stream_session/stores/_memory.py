@@ -13,13 +13,13 @@ from .._errors import SessionError
 from .._events import Event, EventType, _EventParts
 from .._models import Run, RunStatus, Session, SessionStatus
 from .._ports import EventTypeFilter
-from ._eventlog import EventLog
+from ._eventlog import EventLog, id_prefix
 from ._longpoll import LongPoll
 from ._query import EventQuery
 
 __all__ = ["InMemorySessionStore", "NewEventAppender", "RunView"]
 
-NewEventAppender = Callable[[str, EventType, datetime, Mapping[str, Any], Mapping[str, Any]], Event]
+NewEventAppender = Callable[[EventType, datetime, Mapping[str, Any], Mapping[str, Any]], Event]
 
 _checkpoint_if_cancelled: Final = trio.lowlevel.checkpoint_if_cancelled
 _new: Final = object.__new__
@@ -197,19 +197,21 @@ class InMemorySessionStore:
         self, session_id: str, run_id: str | None, provider: str | None, correlation_id: str | None
     ) -> NewEventAppender:
         """``append_event`` for the new events of one session (and run):
-        ``append(id, type, timestamp, data, metadata) -> stored Event``.
+        ``append(type, timestamp, data, metadata) -> stored Event``, with an
+        id derived from a fresh prefix and the sequence number.
 
-        For ``run_once``, which builds each event from valid parts with a
-        fresh id: no copy, no duplicate check, no checkpoint (the caller
-        checkpoints). The fixed fields are bound once, and ``build_event`` is
-        inlined: this is the per-event path.
+        For ``run_once``, which builds each event from valid parts: no copy,
+        no duplicate check (the id is new), no checkpoint (the caller
+        checkpoints). The fixed fields are bound once, and
+        ``EventLog.append`` and ``build_event`` are inlined: this is the
+        per-event path.
         """
         events = self._events
         long_poll = self._long_poll
-        context = (run_id, provider, correlation_id, 1)
+        prefix = id_prefix()
+        context = (run_id, provider, correlation_id, 1, prefix)
 
         def append(
-            id: str,
             type: EventType,
             timestamp: datetime,
             data: Mapping[str, Any],
@@ -220,7 +222,18 @@ class InMemorySessionStore:
             log = events.get(session_id)
             if log is None:
                 log = events[session_id] = EventLog()
-            seq = log.append(id, type, timestamp, context, data, metadata)
+            # EventLog.append, inlined for this appender's own context.
+            if not log._contexts or log._contexts[-1] is not context:
+                log._begin(context)
+            types = log._types
+            index = len(types)
+            types.append(type._value_)
+            log._times.append(timestamp)
+            log._data.append(data)
+            if metadata:
+                log._metadata[index] = metadata
+            seq = index + 1
+            id = prefix + "%08x" % seq  # noqa: UP031  (the fastest formatting)
             if self._by_id is not None:
                 self._by_id[id] = (session_id, seq - 1)
             if long_poll.waiters:
