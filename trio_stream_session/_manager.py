@@ -282,8 +282,6 @@ class RunLifecycle:
         string types, no timestamp) are inlined; anything else takes the
         general helpers.
         """
-        run = self.run
-        assert run is not None, "emit() called outside execute()"
         if type(raw) is not dict and not isinstance(raw, Mapping):
             raise TypeError(f"emit() takes an event mapping, got {type(raw).__name__}")
         get = raw.get
@@ -320,14 +318,21 @@ class RunLifecycle:
                 await _checkpoint_if_cancelled()
                 stored = append(event_type, timestamp, data, metadata)
             else:
-                event = self._build(new_id("evt"), event_type, timestamp, run.id, data, metadata)
+                assert self.run is not None, "emit() called outside execute()"
+                event = self._build(
+                    new_id("evt"), event_type, timestamp, self.run.id, data, metadata
+                )
                 stored = await self._ops.append_event(event)
         except Exception as exc:
+            assert self.run is not None
             self.persistence_failures += 1
             logger.warning(
-                "Event persistence failed for run %s in session %s: %s", run.id, run.session_id, exc
+                "Event persistence failed for run %s in session %s: %s",
+                self.run.id,
+                self.run.session_id,
+                exc,
             )
-            stored = self._build(new_id("evt"), event_type, timestamp, run.id, data, metadata)
+            stored = self._build(new_id("evt"), event_type, timestamp, self.run.id, data, metadata)
         if observed:
             self._observe(event_type, data)
         if self._callback is not None:
