@@ -40,15 +40,15 @@ def test_round_trip_of_every_field() -> None:
     assert events[2].type is EventType.MESSAGE_STREAMED
     assert len(log._contexts) == 5  # one per stretch, not one per event
     assert [e.id for e in events] == [
-        "evt_" + "a" * 24 + "00000001",
-        "evt_" + "a" * 24 + "00000002",
+        "evt_" + "a" * 24 + "1",
+        "evt_" + "a" * 24 + "2",
         "evt_custom_2",
         "evt_custom_3",
         "evt_custom_4",
-        "evt_" + "a" * 24 + "00000006",
-        "evt_" + "b" * 24 + "00000007",
-        "evt_" + "b" * 24 + "00000008",
-        "evt_" + "a" * 24 + "00000009",
+        "evt_" + "a" * 24 + "6",
+        "evt_" + "b" * 24 + "7",
+        "evt_" + "b" * 24 + "8",
+        "evt_" + "a" * 24 + "9",
     ]
     assert log.ids() == [e.id for e in events]
 

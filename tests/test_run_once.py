@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -553,3 +554,17 @@ async def test_cancelled_before_the_adapter_records_nothing_half_done(
         await run_once(store, _NeverAwaits(), USER_INPUT)
     assert scope.cancelled_caught
     assert await store.list_sessions() == []
+
+
+async def test_stored_event_ids_are_unique_across_runs(store: InMemorySessionStore) -> None:
+    first = await run_once(store, MockAdapter("streaming"), USER_INPUT)
+    second = await run_once(store, MockAdapter("streaming"), USER_INPUT)
+    events = [
+        *await store.get_events(first.session_id),
+        *await store.get_events(second.session_id),
+    ]
+    ids = [e.id for e in events]
+    assert len(set(ids)) == len(ids) > 10
+    assert all(re.fullmatch(r"evt_[0-9a-f]{24}[1-9][0-9]*", i) for i in ids)
+    # Read back twice, an event keeps its id.
+    assert [e.id for e in await store.get_events(first.session_id)] == ids[: len(ids) // 2]

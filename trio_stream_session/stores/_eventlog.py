@@ -20,9 +20,9 @@ EventContext = tuple[str | None, str | None, str | None, int, str | None]
 def id_prefix() -> str:
     """A fresh prefix for derived event ids: ``evt_`` and 24 random hex digits.
 
-    An event appended under a context with a prefix gets the id
-    ``prefix + 8 hex digits of its sequence number`` (32 hex digits in all,
-    like :func:`new_id`'s): unique as long as prefixes are, and not stored.
+    An event appended under a context with a prefix gets the id ``prefix +
+    its sequence number in decimal`` (e.g. ``evt_3f0c...9a17``): unique as
+    long as prefixes are (96 random bits each), cheap to make, and not stored.
     """
     return "evt_" + _randbits(96).to_bytes(12, "big").hex()
 
@@ -131,7 +131,7 @@ class EventLog:
             return custom
         prefix = (context or self._context(index))[4]
         assert prefix is not None
-        return prefix + "%08x" % (index + 1)
+        return prefix + str(index + 1)
 
     def ids(self) -> list[str]:
         return [self.id(index) for index in range(len(self._types))]

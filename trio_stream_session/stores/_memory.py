@@ -233,7 +233,7 @@ class InMemorySessionStore:
             if metadata:
                 log._metadata[index] = metadata
             seq = index + 1
-            id = prefix + "%08x" % seq  # noqa: UP031  (the fastest formatting)
+            id = prefix + str(seq)
             if self._by_id is not None:
                 self._by_id[id] = (session_id, seq - 1)
             if long_poll.waiters:
