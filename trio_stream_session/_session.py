@@ -478,7 +478,7 @@ def open_stream_session(
     memory channel's size; a full buffer blocks the adapter (backpressure),
     nothing is dropped.
 
-    Entry raises ``TypeError``/``ValueError`` for bad arguments and
+    The call raises ``TypeError``/``ValueError`` for bad arguments; entry raises
     :class:`SessionError` (``provider_unavailable`` / ``storage_connection_failed``)
     if an owned resource cannot be opened (after closing what was opened).
     Exit (normal, ``break``, exception, cancellation) closes the stream as

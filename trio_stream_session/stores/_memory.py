@@ -34,6 +34,11 @@ class InMemorySessionStore:
     per-event path adds no scheduler pass. ``delete_session`` also deletes
     the session's runs and events (the reference keeps them; we do not).
 
+    Events are kept compactly (see ``EventLog``) and rebuilt on read, so a
+    read returns equal but new ``Event`` objects. Events a run creates here
+    get derived ids: ``evt_``, 24 random hex digits fixed per run, and the
+    sequence number in decimal.
+
     >>> async def demo():
     ...     async with InMemorySessionStore() as store:
     ...         ...
