@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .._events import _BY_VALUE, Event, EventType, _randbits, build_event
+from .._events import Event, EventType, _randbits, build_event
 from ._query import EventQuery
 
 __all__ = ["EventContext", "EventLog", "id_prefix"]
@@ -46,6 +46,7 @@ class EventLog:
         "_contexts",
         "_custom_ids",
         "_data",
+        "_last_context",
         "_metadata",
         "_times",
         "_types",
@@ -53,11 +54,12 @@ class EventLog:
 
     def __init__(self) -> None:
         self._custom_ids: dict[int, str] = {}  # index -> id, where not derived
-        self._types: list[str] = []
+        self._types: list[EventType] = []
         self._times: list[datetime] = []
         self._data: list[Mapping[str, Any]] = []
         self._metadata: dict[int, Mapping[str, Any]] = {}  # index -> non-empty metadata
         self._contexts: list[EventContext] = []
+        self._last_context: EventContext | None = None
         self._context_starts: list[int] = []  # index of each context's first event
 
     def __len__(self) -> int:
@@ -79,12 +81,12 @@ class EventLog:
         is derived (the context must have a prefix): see :meth:`id`.
         """
         index = len(self._types)
-        contexts = self._contexts
-        if not contexts or (contexts[-1] is not context and contexts[-1] != context):
+        last = self._last_context
+        if last is not context and last != context:
             self._begin(context)
         if id is not None:
             self._custom_ids[index] = id
-        self._types.append(type._value_)
+        self._types.append(type)
         self._times.append(timestamp)
         self._data.append(data)
         if metadata:
@@ -95,6 +97,7 @@ class EventLog:
         """Start a stretch of events under *context* at the next index."""
         self._context_starts.append(len(self._types))
         self._contexts.append(context)
+        self._last_context = context
 
     def append_event(self, event: Event) -> int:
         """Store *event*; returns its sequence number."""
@@ -112,7 +115,7 @@ class EventLog:
         run_id, provider, correlation_id, schema_version, _ = context
         return build_event(
             self.id(index, context),
-            _BY_VALUE[self._types[index]],
+            self._types[index],
             self._times[index],
             session_id,
             run_id,

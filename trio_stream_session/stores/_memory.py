@@ -228,11 +228,11 @@ class InMemorySessionStore:
             if log is None:
                 log = events[session_id] = EventLog()
             # EventLog.append, inlined for this appender's own context.
-            if not log._contexts or log._contexts[-1] is not context:
+            if log._last_context is not context:
                 log._begin(context)
             types = log._types
             index = len(types)
-            types.append(type._value_)
+            types.append(type)
             log._times.append(timestamp)
             log._data.append(data)
             if metadata:
