@@ -22,13 +22,13 @@ class Stream:
         self.expired_at: float | None = None
         self.expirations = 0
 
-    def idle_progress(self) -> object:
+    def _idle_progress(self) -> object:
         return self.progress
 
-    def idle_busy(self) -> bool:
+    def _idle_busy(self) -> bool:
         return self.busy
 
-    def idle_expired(self) -> None:
+    def _idle_expired(self) -> None:
         self.expirations += 1
         self.expired_at = trio.current_time()
 
@@ -113,7 +113,7 @@ async def test_a_failing_expiry_is_logged_and_the_timer_goes_on(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken(Stream):
-        def idle_expired(self) -> None:
+        def _idle_expired(self) -> None:
             raise RuntimeError("boom")
 
     broken, healthy = Broken(), Stream()

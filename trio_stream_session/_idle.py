@@ -36,16 +36,16 @@ _COMPACT_MIN: Final = 256
 class Watched(Protocol):
     """What the timer reads and calls on a stream."""
 
-    def idle_progress(self) -> object:
+    def _idle_progress(self) -> object:
         """Anything that changes whenever the stream makes progress."""
 
-    def idle_busy(self) -> bool:
+    def _idle_busy(self) -> bool:
         """True while silence does not count (blocked on a slow consumer).
 
-        Leaving the busy state must also change :meth:`idle_progress`, or
+        Leaving the busy state must also change :meth:`_idle_progress`, or
         the silence is counted from the last check that saw it busy."""
 
-    def idle_expired(self) -> None:
+    def _idle_expired(self) -> None:
         """Called once, in the timer task, when the timeout has passed."""
 
 
@@ -57,7 +57,7 @@ class IdleWatch:
     def __init__(self, stream: Watched, timeout: float, now: float) -> None:
         self.stream: Watched | None = stream
         self.timeout = timeout
-        self.seen = stream.idle_progress()
+        self.seen = stream._idle_progress()
         self.last_progress = now
 
     def cancel(self) -> None:
@@ -72,13 +72,13 @@ class IdleWatch:
         """The next time to check, or None once the stream has timed out."""
         stream = self.stream
         assert stream is not None
-        progress = stream.idle_progress()
-        if progress != self.seen or stream.idle_busy():
+        progress = stream._idle_progress()
+        if progress != self.seen or stream._idle_busy():
             self.seen = progress
             self.last_progress = now
         elif now >= self.last_progress + self.timeout:
             self.stream = None
-            stream.idle_expired()
+            stream._idle_expired()
             return None
         return min(self.last_progress + self.timeout, now + self.timeout / _CHECKS_PER_TIMEOUT)
 

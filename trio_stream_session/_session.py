@@ -217,12 +217,19 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
 
     # -- producer side -------------------------------------------------------------------
 
-    def _owned_resources_to_open(self) -> bool:
-        """Whether opening needs the session task (an owned resource to enter);
-        the default in-memory store is built synchronously."""
-        return self._adapter_spec.factory is not None or (
-            self._store_spec.factory is not None and not _is_default_store(self._store_spec)
-        )
+    async def _start(self, nursery: trio.Nursery) -> None:
+        """Start the session task in *nursery*. With an owned resource to enter,
+        wait until it is open (its failure raises here); otherwise build the
+        run here (the default in-memory store needs no opening) and just spawn."""
+        store_spec = self._store_spec
+        if self._adapter_spec.factory is not None or (
+            store_spec.factory is not None
+            and not (store_spec.factory is InMemorySessionStore and not store_spec.options)
+        ):
+            await nursery.start(self._main)
+        else:
+            self._prepare_now()
+            nursery.start_soon(self._main)
 
     def _prepare(self, store: SessionStore, adapter: ProviderAdapter) -> None:
         """Build the run's lifecycle (synchronous; ``TypeError`` for bad run options)."""
@@ -372,21 +379,17 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
 
     # -- idle timeout (see _idle.py) -------------------------------------------------------
 
-    def idle_progress(self) -> object:
+    def _idle_progress(self) -> object:
         return self._delivered
 
-    def idle_busy(self) -> bool:
+    def _idle_busy(self) -> bool:
         return self._sending
 
-    def idle_expired(self) -> None:
+    def _idle_expired(self) -> None:
         assert self._lifecycle is not None
         self._timed_out = True
         self._lifecycle.interrupted_status = RunStatus.TIMEOUT
         self._run_scope.cancel(reason=f"stream idle timeout after {self._idle_timeout:g}s")
-
-
-def _is_default_store(spec: ResourceSpec[Any]) -> bool:
-    return spec.factory is InMemorySessionStore and not spec.options
 
 
 def _create(
@@ -436,11 +439,7 @@ async def start_stream_session(
     stream = _create(
         adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
     )
-    if stream._owned_resources_to_open():
-        await nursery.start(stream._main)
-    else:
-        stream._prepare_now()
-        nursery.start_soon(stream._main)
+    await stream._start(nursery)
     return stream
 
 
@@ -512,11 +511,7 @@ class _OpenStreamSession:
         nursery = await scope.__aenter__()
         stream = self._stream
         try:
-            if stream._owned_resources_to_open():
-                await nursery.start(stream._main)
-            else:
-                stream._prepare_now()
-                nursery.start_soon(stream._main)
+            await stream._start(nursery)
         except BaseException as exc:
             await scope.__aexit__(type(exc), exc, exc.__traceback__)
             raise
