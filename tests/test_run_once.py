@@ -568,3 +568,11 @@ async def test_stored_event_ids_are_unique_across_runs(store: InMemorySessionSto
     assert all(re.fullmatch(r"evt_[0-9a-f]{24}[1-9][0-9]*", i) for i in ids)
     # Read back twice, an event keeps its id.
     assert [e.id for e in await store.get_events(first.session_id)] == ids[: len(ids) // 2]
+
+
+async def test_emit_outside_execute_is_a_clear_error(store: InMemorySessionStore) -> None:
+    from trio_stream_session._manager import RunLifecycle
+
+    lifecycle = RunLifecycle(store, MockAdapter(), USER_INPUT)
+    with pytest.raises(RuntimeError, match="outside the adapter's execute"):
+        await lifecycle.emit({"type": "message_streamed", "data": {"content": "x"}})

@@ -312,27 +312,26 @@ class RunLifecycle:
             timestamp = _now(UTC)
         elif type(timestamp) is not datetime or timestamp.tzinfo is None:
             timestamp = _aware_or_now(timestamp)
+        append = self._run_append
+        if append is None and self.run is None:
+            raise RuntimeError("emit() called outside the adapter's execute()")
         try:
-            append = self._run_append
             if append is not None:
                 await _checkpoint_if_cancelled()
                 stored = append(event_type, timestamp, data, metadata)
             else:
-                assert self.run is not None, "emit() called outside execute()"
-                event = self._build(
-                    new_id("evt"), event_type, timestamp, self.run.id, data, metadata
+                stored = await self._ops.append_event(
+                    self._build(new_id("evt"), event_type, timestamp, data, metadata)
                 )
-                stored = await self._ops.append_event(event)
         except Exception as exc:
-            assert self.run is not None
             self.persistence_failures += 1
             logger.warning(
                 "Event persistence failed for run %s in session %s: %s",
-                self.run.id,
-                self.run.session_id,
+                self.run_id,
+                self.session_id,
                 exc,
             )
-            stored = self._build(new_id("evt"), event_type, timestamp, self.run.id, data, metadata)
+            stored = self._build(new_id("evt"), event_type, timestamp, data, metadata)
         if observed:
             self._observe(event_type, data)
         if self._callback is not None:
@@ -375,17 +374,19 @@ class RunLifecycle:
         id: str,
         type: EventType,
         timestamp: datetime,
-        run_id: str | None,
         data: Mapping[str, Any],
         metadata: Mapping[str, Any],
+        *,
+        run: bool = True,
     ) -> Event:
+        """An event of this session, and of its run if *run* and there is one."""
         assert self.session is not None
         return build_event(
             id,
             type,
             timestamp,
             self.session.id,
-            run_id,
+            self.run.id if run and self.run is not None else None,
             None,
             self.provider,
             self._correlation_id,
@@ -395,8 +396,7 @@ class RunLifecycle:
 
     def _event(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
         """A new lifecycle event of this session (and run, if *run*)."""
-        run_id = self.run.id if run and self.run is not None else None
-        return self._build(new_id("evt"), type, utc_now(), run_id, data, {})
+        return self._build(new_id("evt"), type, utc_now(), data, {}, run=run)
 
     async def _append(self, type: EventType, data: Mapping[str, Any], *, run: bool) -> Event:
         append = self._run_append if run and self._run_append else self._session_append
