@@ -134,3 +134,22 @@ async def test_one_timer_task_per_run() -> None:
     root = trio.lowlevel.current_root_task()
     names = [t.name for n in root.child_nurseries for t in n.child_tasks]
     assert names.count("trio_stream_session idle timeouts") == 1
+
+
+async def test_a_failing_progress_read_drops_the_stream_once(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Unreadable(Stream):
+        def _idle_progress(self) -> object:
+            if trio.current_time() > 0.5:
+                raise RuntimeError("cannot read")
+            return 0
+
+    entry = _idle.watch(Unreadable(), 1.0)
+    timers = _idle._TIMERS.get()
+    assert timers is not None
+    live = timers._live
+    with caplog.at_level(logging.ERROR, logger="trio_stream_session"):
+        await trio.sleep(2)
+    entry.cancel()  # after the timer dropped it: no second decrement
+    assert timers._live == live - 1

@@ -117,6 +117,7 @@ class _Timers:
                     at = entry._check(now)
                 except Exception:  # a system task must not raise
                     logger.exception("idle timeout check failed; the stream is no longer watched")
+                    entry.stream = None
                     at = None
                 if at is None:
                     self._live -= 1
