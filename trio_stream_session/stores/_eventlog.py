@@ -157,7 +157,7 @@ class EventLog:
                 which += 1
                 following = starts[which + 1] if which + 1 < len(starts) else count
             context = self._contexts[which]
-            if query.matches_fields(context[0], types[index], times[index], index + 1):
+            if query.matches(context[0], types[index], times[index], index + 1):
                 found.append(self.event(query.session_id, index, context))
                 if query.limit is not None and len(found) >= query.limit:
                     break

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .._errors import SessionError
-from .._events import Event, EventType
+from .._events import EventType
 from .._ports import EventTypeFilter
 
 __all__ = ["EventQuery"]
@@ -99,13 +99,8 @@ class EventQuery:
             float(wait),
         )
 
-    def matches(self, event: Event) -> bool:
-        return self.matches_fields(
-            event.run_id, event.type, event.timestamp, event.sequence_number or 0
-        )
-
-    def matches_fields(self, run_id: str | None, type: str, timestamp: datetime, seq: int) -> bool:
-        """:meth:`matches` on an event's fields (*type* may be the plain string)."""
+    def matches(self, run_id: str | None, type: str, timestamp: datetime, seq: int) -> bool:
+        """Whether an event with these fields passes the filters."""
         if self.run_id is not None and run_id != self.run_id:
             return False
         if self.types is not None and type not in self.types:
