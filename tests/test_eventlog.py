@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 from datetime import UTC, datetime, timedelta
 
-from trio_stream_session import Event, EventType, InMemorySessionStore
+import pytest
+
+from trio_stream_session import Event, EventType, InMemorySessionStore, SessionError
 from trio_stream_session.stores._eventlog import EventLog
 from trio_stream_session.stores._query import EventQuery
 
@@ -83,3 +85,23 @@ async def test_duplicate_ids_via_the_store_index() -> None:
         assert again == stored and again.sequence_number == 1
         await store.delete_session("s")
         assert (await store.append_event(first)).sequence_number == 1
+
+
+async def test_an_appender_outlives_delete_session() -> None:
+    async with InMemorySessionStore() as store:
+        append = store._appender("s", "r", "p", None)
+        first = append(EventType.MESSAGE_STREAMED, T0, {"i": 1}, {})
+        await store.delete_session("s")
+        again = append(EventType.MESSAGE_STREAMED, T0, {"i": 2}, {"k": "v"})
+        assert (first.sequence_number, again.sequence_number) == (1, 1)
+        [stored] = await store.get_events("s")
+        assert stored == again and stored.metadata == {"k": "v"} and stored.run_id == "r"
+
+
+async def test_appending_to_a_closed_store_fails_clearly() -> None:
+    store = InMemorySessionStore()
+    append = store._appender("s", None, "p", None)
+    await store.aclose()
+    with pytest.raises(SessionError) as info:
+        append(EventType.SESSION_STARTED, T0, {}, {})
+    assert info.value.code.value == "storage_connection_failed"
