@@ -361,3 +361,48 @@ async def test_sink_reprs_name_their_target(tmp_path: Path) -> None:
     assert repr(JSONLSink("e.jsonl", mode="compact")) == "JSONLSink('e.jsonl', mode='compact')"
     assert repr(CallbackSink(print)) == "CallbackSink(print)"
     assert repr(TTYSink(io.StringIO())) == "TTYSink(stream='StringIO')"
+
+
+async def test_owned_file_gets_lines_in_batches_and_all_of_them(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    sink = JSONLSink(path, mode="compact")
+    await sink.open()
+    assert sink._file is not None
+    writes: list[str] = []
+    original = sink._file.write
+
+    async def counting_write(text: str) -> Any:
+        writes.append(text)
+        return await original(text)
+
+    sink._file.write = counting_write  # type: ignore[method-assign]
+    for index in range(2000):
+        await sink.write_event(ev("message_streamed", content=f"chunk {index}"), "")
+    await sink.aclose()
+    lines = (await read(path)).splitlines()
+    assert len(lines) == 2000
+    assert [json.loads(line)["e"]["l"] for line in lines] == [
+        len(f"chunk {i}") for i in range(2000)
+    ]
+    # One worker-thread hop per ~8 KiB instead of one per line.
+    assert len(writes) < 2000 / 50
+    assert all(len(text) < 8192 + 200 for text in writes)
+
+
+async def test_a_cancelled_render_still_writes_buffered_lines(tmp_path: Path) -> None:
+    path = tmp_path / "e.jsonl"
+    sink = JSONLSink(path)
+    with trio.CancelScope() as scope:
+        async with sink:
+            await sink.write_event(SIMPLE[0], "")
+            scope.cancel()
+            await trio.sleep_forever()
+    assert "run_started" in await read(path)
+
+
+async def test_borrowed_file_gets_each_line_at_once() -> None:
+    buffer = io.StringIO()
+    sink = JSONLSink(buffer)
+    await sink.write_event(SIMPLE[0], "")
+    assert "run_started" in buffer.getvalue()
+    await sink.aclose()

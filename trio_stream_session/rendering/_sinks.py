@@ -14,7 +14,10 @@ Every sink is a Trio async resource with the same life cycle:
 
 Each method is a checkpoint. A cancelled ``write_event``/``write`` either wrote
 its text or did not start (file writes run in a worker thread, which finishes
-the write it started). A sink is used by one task at a time.
+the write it started). A sink a file path was given to collects about 8 KiB
+of text before handing it to the file (which buffers as much itself), so it
+reaches the OS at ``flush()``/``aclose()`` or in 8 KiB steps; a borrowed file
+gets each write at once. A sink is used by one task at a time.
 """
 
 from __future__ import annotations
@@ -143,11 +146,18 @@ class TTYSink(BaseSink):
         self.stream.flush()
 
 
+#: Characters an owned file's sink collects before handing them to the file
+#: (the size of the file's own buffer).
+_BATCH_CHARS = 8192
+
+
 class _FileSinkBase(BaseSink):
     """A sink writing text to a path it opens (owned) or a file it is given (borrowed)."""
 
     def __init__(self, target: FileTarget) -> None:
         self._file: AsyncTextFile | None = None
+        self._pending: list[str] = []  # owned file: text not yet handed to the file
+        self._pending_chars = 0
         self._path: str | os.PathLike[str] | None = None
         self._borrowed: AsyncTextFile | None = None
         if isinstance(target, str | os.PathLike):
@@ -179,12 +189,31 @@ class _FileSinkBase(BaseSink):
             self._file = self._borrowed
 
     async def _write_line(self, text: str) -> None:
-        if text and self._file is not None:
+        """Write *text*. To an owned file it goes in batches of about
+        ``_BATCH_CHARS``: the file is block-buffered anyway (text reaches the
+        OS at about the same times), and one worker-thread hop per batch
+        instead of per line is most of the cost of a line. A borrowed file
+        gets every write at once, so its own buffering rules apply."""
+        if not text or self._file is None:
+            return
+        if not self.owns_file:
             await self._file.write(text)
+            return
+        self._pending.append(text)
+        self._pending_chars += len(text)
+        if self._pending_chars >= _BATCH_CHARS:
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
+        if self._pending and self._file is not None:
+            await self._file.write("".join(self._pending))
+            self._pending.clear()  # only once written: a cancelled write keeps them
+            self._pending_chars = 0
 
     async def _flush(self) -> None:
         if self._file is None:
             return
+        await self._write_pending()
         await self._file.flush()
         if self.owns_file:
             fileno = getattr(self._file, "fileno", None)
@@ -192,13 +221,18 @@ class _FileSinkBase(BaseSink):
                 await trio.to_thread.run_sync(os.fsync, fileno())
 
     async def _close(self) -> None:
-        file, self._file = self._file, None
-        if file is None:
-            return
-        if self.owns_file:
-            await file.aclose()
-        else:
-            await file.flush()
+        try:
+            # Even when cancelled: the lines were accepted by write_event. (A
+            # worker-thread write cannot be interrupted once started anyway.)
+            with trio.CancelScope(shield=True):
+                await self._write_pending()
+        finally:
+            file, self._file = self._file, None
+            if file is not None:
+                if self.owns_file:
+                    await file.aclose()
+                else:
+                    await file.flush()
 
 
 class FileSink(_FileSinkBase):
