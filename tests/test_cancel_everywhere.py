@@ -126,4 +126,4 @@ async def test_cancel_at_every_step(mode: str, autojump_clock: trio.testing.Mock
 async def test_cancel_at_random_steps(seed: int, autojump_clock: trio.testing.MockClock) -> None:
     rng = random.Random(seed)
     mode = rng.choice(["instant", "streaming", "delayed", "failing"])
-    await run_cancelled_at(rng.randint(1, 150), mode)
+    await run_cancelled_at(rng.randint(1, 30), mode)  # sessions take 17-27 steps
