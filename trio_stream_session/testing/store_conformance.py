@@ -331,6 +331,48 @@ async def check_event_fields_round_trip(open_store: StoreFactory) -> None:
         assert got.timestamp == event.timestamp
 
 
+#: Text with lone surrogates: what ``json.loads`` makes of a ``"\\ud83d"`` escape in
+#: tool or CLI output, and what ``os.fsdecode`` makes of a file name's stray byte.
+_LONE_SURROGATES: Final = "tool said \ud83d, file caf\udce9.txt"
+
+
+@_check
+async def check_lone_surrogates_round_trip(open_store: StoreFactory) -> None:
+    text = _LONE_SURROGATES
+    async with open_store() as store:
+        session = _session(
+            f"agent {text}", id=f"ses {text}", metadata={text: text}, context={"cwd": text}
+        )
+        await store.save_session(session)
+        assert await store.get_session(session.id) == session
+        assert await store.list_sessions(agent_id=session.agent_id) == [session]
+        run = Run(id=f"run {text}", session_id=session.id, input={"prompt": text})
+        run = run.with_status("running")
+        await store.save_run(run)
+        assert await store.get_active_run(session.id) == run
+        done = run.with_status("completed", output={"content": text})
+        await store.flush(session, done, [_event(session.id, run_id=run.id, data={"n": 1})])
+        assert await store.get_run(run.id) == done
+        assert await store.list_runs(session.id) == [done]
+        event = _event(
+            session.id,
+            EventType.TOOL_CALL_COMPLETED,
+            id=f"evt {text}",
+            run_id=run.id,
+            provider=text,
+            correlation_id=text,
+            data={"tool_name": "bash", "tool_output": text, text: [text, {text: text}]},
+            metadata={"path": text},
+        )
+        stored = await store.append_event(event)
+        assert (stored.data, stored.metadata) == (event.data, event.metadata)
+        assert (await store.append_event(event)).sequence_number == 2  # deduplicated
+        assert await store.get_events(session.id, run_id=run.id, after=1) == [stored]
+        assert await store.get_latest_sequence(session.id) == 2
+        await store.delete_session(session.id)
+        assert await store.get_events(session.id) == []
+
+
 # -- flush ------------------------------------------------------------------------------
 
 
