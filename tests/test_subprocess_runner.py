@@ -243,21 +243,33 @@ async def test_cancellation_ends_the_process_and_its_grandchild(tmp_path: Path) 
         kill_quietly(data["grandchild_pid"])
 
 
+async def cancel_once_sigterm_is_ignored(cli: CLIProcess, scope: trio.CancelScope) -> float:
+    """Wait until the ``ignore_term`` child has installed its SIGTERM handler (it
+    emits its first event right after), then cancel *scope*; returns the time of
+    the cancel. Cancelling earlier, as a fixed delay would under load, lets the
+    SIGTERM kill a child that was not ready to ignore it yet."""
+    with trio.fail_after(30):
+        assert await cli.receive_event() == {"type": "thread.started", "thread_id": "thread-fake"}
+    scope.cancel()
+    return trio.current_time()
+
+
 async def test_sigterm_ignored_escalates_to_sigkill_after_the_grace() -> None:
-    with trio.move_on_after(0.2):
+    with trio.CancelScope() as scope:
         async with CLIProcess(command("ignore_term", terminate_grace=0.3)) as cli:
-            await cli.receive_event()
+            await cancel_once_sigterm_is_ignored(cli, scope)
             await trio.sleep_forever()
+    assert scope.cancelled_caught
     assert cli.returncode == -9  # SIGKILL, after SIGTERM was ignored
     assert cli.pid is not None and process_gone(cli.pid)
 
 
 async def test_cleanup_is_bounded_by_the_grace_even_for_stubborn_processes() -> None:
-    before = trio.current_time()
-    with trio.move_on_after(0.1):
+    with trio.CancelScope() as scope:
         async with CLIProcess(command("ignore_term", terminate_grace=0.4)) as cli:
+            cancelled_at = await cancel_once_sigterm_is_ignored(cli, scope)
             await trio.sleep_forever()
-    elapsed = trio.current_time() - before
+    elapsed = trio.current_time() - cancelled_at
     assert 0.4 <= elapsed < 3.0
     assert cli.returncode == -9
 
