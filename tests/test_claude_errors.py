@@ -200,7 +200,9 @@ async def test_stream_that_ends_before_message_stop_is_protocol_error() -> None:
     assert error.code == "provider_error"
     assert error.provider_error is not None and error.provider_error["kind"] == "protocol_error"
     assert error.message == "Claude API stream ended before message_stop"
-    assert "token_usage_updated" in types and "run_completed" not in types
+    # Usage is reported once the message is complete: never for a cut one.
+    assert "token_usage_updated" not in types and "run_completed" not in types
+    assert "message_streamed" in types
 
 
 async def test_unreachable_api_is_provider_unavailable() -> None:

@@ -9,12 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_stream_session.adapters._claude_events import (
-    MessageAccumulator,
     ServerSentEvent,
     SSEParser,
     StreamDataError,
     decode_payload,
 )
+from trio_stream_session.adapters._claude_message import MessageAccumulator
 from trio_stream_session.testing._fake_anthropic import FakeResponse
 
 WIRE = b"".join(e.encode() for e in FakeResponse.tool_use("f", {"k": "v ✓"}, text="é").events)
@@ -69,7 +69,11 @@ def test_accumulator_ignores_everything_after_message_stop() -> None:
         "index": 0,
         "delta": {"type": "text_delta", "text": "a"},
     }
+    block = {"type": "text", "text": ""}
+    message.handle({"type": "content_block_start", "index": 0, "content_block": block})
     message.handle(delta)
+    message.handle({"type": "content_block_stop", "index": 0})
     message.handle({"type": "message_stop"})
     assert message.handle(delta) == []
-    assert message.output() == {"content": "a", "stop_reason": None, "tool_calls": []}
+    assert message.content == [{"type": "text", "text": "a"}]
+    assert message.stop_reason is None

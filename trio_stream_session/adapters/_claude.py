@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
-from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -14,48 +11,28 @@ from typing import Any, Final, Self
 import anthropic
 import trio
 
+from .._errors import SessionError
 from .._models import Capability, Run, Session
 from .._ports import Emit
 from .._redact import redact_text
 from ._capabilities import CLAUDE_CAPABILITIES
-from ._claude_events import MessageAccumulator, ServerSentEvent, SSEParser, decode_payload
-from ._claude_request import (
-    build_messages,
-    error_from_exception,
-    merge_system,
-    provider_failure,
-    stream_error_event,
-)
+from ._claude_loop import Approve, LoopSettings, run_loop
+from ._claude_message import MessageAccumulator
+from ._claude_request import build_messages, merge_system, provider_failure
+from ._claude_stream import CLOSE_GRACE, stream_turn
 from ._runs import RunScopes
+from ._tools import Toolset, build_toolset
 
-__all__ = ["DEFAULT_MODEL", "ClaudeAdapter"]
+__all__ = ["DEFAULT_MAX_TURNS", "DEFAULT_MODEL", "ClaudeAdapter"]
 
 DEFAULT_MODEL: Final = "claude-haiku-4-5-20251001"
 DEFAULT_MAX_TOKENS: Final = 4096
-#: Seconds that closing a client or an abandoned stream may take (shielded).
-CLOSE_GRACE: Final = 5.0
+DEFAULT_MAX_TURNS: Final = 10
 _MISSING_KEY: Final = (
     "ANTHROPIC_API_KEY is not set: pass api_key to ClaudeAdapter or set the environment variable"
 )
 #: Per-run ``adapter_opts`` that override the adapter's request settings.
-_RUN_OVERRIDES: Final = ("model", "max_tokens", "system", "tools", "thinking", "temperature")
-
-
-@functools.cache
-def _sdk_parameters(create: Any) -> frozenset[str]:
-    """The keyword arguments this SDK version's ``messages.create`` accepts."""
-    return frozenset(inspect.signature(create).parameters)
-
-
-def _call_arguments(create: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-    """*params* as ``create`` keywords; parameters this SDK version does not name
-    (``temperature`` was dropped from its signature in 2.x) go in ``extra_body``."""
-    accepted = _sdk_parameters(getattr(create, "__func__", create))
-    known = {k: v for k, v in params.items() if k in accepted}
-    extra = {k: v for k, v in params.items() if k not in accepted}
-    if extra:
-        known["extra_body"] = {**extra, **(known.get("extra_body") or {})}
-    return known
+_RUN_OVERRIDES: Final = ("model", "max_tokens", "system", "thinking", "temperature")
 
 
 def _seconds(value: object) -> float | None:
@@ -64,61 +41,31 @@ def _seconds(value: object) -> float | None:
     return None
 
 
-class _EventReader:
-    """Server-sent events from a streaming response, with a cleanup that leaves
-    nothing for the garbage collector.
+def _max_turns(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"max_turns must be an integer >= 1, got {value!r}")
+    return value
 
-    httpx's body iterators are async generators nested inside each other;
-    closing only the outermost one orphans the inner ones, which Trio then
-    reports as "garbage collected before it had been exhausted". So
-    :meth:`aclose` closes the response first and then pulls once more: every
-    generator in the chain then ends with the read error. The SDK's own event
-    iterator cannot be used: it orphans its generators whenever it raises
-    (an ``error`` event, bad JSON), so the body is parsed here instead.
-    """
 
-    def __init__(self, response: Any) -> None:
-        self._response = response
-        self._chunks: Any = response.aiter_bytes()
-        self._parser = SSEParser()
-        self._ready: deque[ServerSentEvent] = deque()
-        self._exhausted = False
-
-    async def next_event(self) -> ServerSentEvent | None:
-        """The next event, or None at the end of the body; waits for data only
-        when no parsed event is buffered."""
-        while not self._ready:
-            if self._exhausted:
-                return None
-            try:
-                chunk = await self._chunks.__anext__()
-            except StopAsyncIteration:
-                self._exhausted = True
-                self._ready.extend(self._parser.close())
-            else:
-                self._ready.extend(self._parser.feed(chunk))
-        return self._ready.popleft()
-
-    async def aclose(self) -> None:
-        """Close the connection at once; shielded and bounded, so it also runs when cancelled."""
-        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_GRACE):
-            await self._response.aclose()
-            if not self._exhausted:
-                try:
-                    while True:
-                        await self._chunks.__anext__()
-                except Exception:  # the read error (or end) that finishes every generator
-                    pass
-            await self._chunks.aclose()
+def _tool_timeout(value: object) -> float | None:
+    if value is None:
+        return None
+    limit = _seconds(value)
+    if limit is None:
+        raise ValueError(f"tool_timeout must be positive seconds or None, got {value!r}")
+    return limit
 
 
 class ClaudeAdapter:
-    """Claude (the Anthropic Messages API), streamed through ``anthropic.AsyncAnthropic``.
+    """Claude (the Messages API) as an agent, streamed through ``anthropic.AsyncAnthropic``.
 
     ::
 
-        async with ClaudeAdapter(model="claude-haiku-4-5", max_tokens=1024) as adapter:
-            result = await run_once(store, adapter, {"prompt": "Hello"})
+        async def get_weather(city: str) -> str:
+            ...  # with a docstring: "Current weather for a city."
+
+        async with ClaudeAdapter(tools=[get_weather], max_turns=10) as adapter:
+            result = await run_once(store, adapter, {"prompt": "Weather in Paris?"})
 
     The API key comes from ``api_key`` or ``ANTHROPIC_API_KEY``; it is never
     shown in a repr, an event, a log line or an error. ``async with`` opens
@@ -127,32 +74,55 @@ class ClaudeAdapter:
     own. A ``client`` passed in is borrowed: never closed, and its own
     ``max_retries``/``base_url``/key apply.
 
-    Each ``execute`` makes one streaming request. Events: ``run_started``
-    (``model``, ``provider_session_id`` = the message id), ``message_streamed``
-    per text delta (``delta``, ``content`` = all text so far, ``kind="text"``)
-    and per thinking delta (``kind="thinking"``, ``content`` = all thinking so
-    far), ``tool_call_started`` + ``tool_call_completed`` per finished
-    ``tool_use`` block (``tool_call_id``, ``tool_name``, parsed ``tool_input``),
-    ``token_usage_updated`` at ``message_delta``, then ``message_received`` and
-    ``run_completed`` (``stop_reason``). The output is ``{"content",
-    "stop_reason", "tool_calls": [{"id", "name", "input"}]}``; the token usage
-    uses the API's four keys. A reply that stops for ``tool_use`` ends the run:
-    run the tools and continue with a new run.
+    **Tools.** ``tools=`` takes Python callables (schema from the signature and
+    docstring), :class:`Tool` objects and plain dict definitions. The adapter
+    runs the first two itself (see :mod:`._claude_loop`): a run is a sequence
+    of model turns, and the tool calls of a turn run concurrently (async ones
+    in the run's nursery, sync ones in worker threads), each within
+    ``tool_timeout`` seconds (None: no limit), after ``approve(call)`` (sync or
+    async; falsy denies, an exception denies) when given. ``max_turns`` bounds
+    the model turns of one run: a model that still wants tools after that many
+    fails the run with ``policy_violation``. Dict definitions (server tools
+    such as web search, or client tools the caller runs) are passed through: a
+    turn that calls a dict-defined client tool ends the run at ``tool_use``, as
+    without tools; its calls are in ``output["tool_calls"]``.
 
-    Failures raise :class:`SessionError` with a ``provider_error`` (provider
+    **Events**, per turn: ``run_started`` (first turn: ``model``,
+    ``provider_session_id``), ``message_streamed`` per text or thinking delta
+    (``kind``), ``tool_call_started`` when a ``tool_use`` block is complete,
+    ``token_usage_updated`` (run totals, ``turn``, ``turn_usage``),
+    ``message_received`` (``content`` text plus ``content_blocks`` exactly as the
+    API sent them, ``stop_reason``, ``stop_sequence``, ``stop_details``,
+    ``usage``, ...); for executed calls ``tool_approval_*`` then
+    ``tool_call_completed`` (``tool_output``) or ``tool_call_failed``
+    (``error_message``), and a ``message_sent`` with the ``tool_result`` blocks
+    sent back; finally ``run_completed`` (``stop_reason``, ``stop_sequence``,
+    ``stop_details``, ``token_usage``, ``turns``). Server tools (web search)
+    appear as ``tool_call_started``/``tool_call_completed`` with
+    ``server_tool: true``. The output is ``{"content": final text,
+    "stop_reason", "stop_sequence", "stop_details", "tool_calls", "messages":
+    every message the run added, "turns"}``; the token usage is summed over
+    the turns (with server-tool and cache counts; priced by ``calculate_cost``).
+
+    **Conversations.** ``session.context["history"]`` (the events of the
+    session's earlier runs) is rebuilt into the exact message list and sent
+    before the new input (:mod:`._claude_history`).
+
+    **Failures** raise :class:`SessionError` with a ``provider_error`` (provider
     ``claude``): 401/403 ``provider_authentication_failed``, 429
     ``provider_rate_limited`` (after the SDK's retries, which honour
     ``retry-after``), 529 and other 5xx ``provider_unavailable``, timeouts
     ``provider_timeout``, an unreachable API ``provider_unavailable``; mid-stream,
     a dropped connection is ``provider_error`` (kind ``transport_exit``), an
-    ``error`` event has kind ``protocol_error`` (code from its error type:
-    ``overloaded_error`` is ``provider_unavailable``), malformed data is
-    ``provider_error`` (kind ``parse_error``), and a stream that ends before
-    ``message_stop`` is ``provider_error`` (kind ``protocol_error``).
+    ``error`` event has kind ``protocol_error`` (code from its error type),
+    malformed data is ``provider_error`` (kind ``parse_error``), and a stream
+    that ends before ``message_stop`` is ``provider_error`` (``protocol_error``).
+    Bad ``tools``: ``TypeError``/``ValueError`` at construction.
 
-    Cancellation: cancelling the caller's scope closes the HTTP stream at once
-    and lets ``Cancelled`` propagate; :meth:`cancel` stops one run, which then
-    emits ``run_cancelled`` and raises ``SessionError("cancelled")``.
+    **Cancellation**: cancelling the caller's scope closes the HTTP stream and
+    cancels running tools at once (a sync tool's thread is waited for) and lets
+    ``Cancelled`` propagate; :meth:`cancel` stops one run, which then emits
+    ``run_cancelled`` and raises ``SessionError("cancelled")``.
     """
 
     def __init__(
@@ -163,7 +133,10 @@ class ClaudeAdapter:
         base_url: str | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         system: str | Sequence[Mapping[str, Any]] | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
+        tools: Sequence[object] | None = None,
+        max_turns: int = DEFAULT_MAX_TURNS,
+        tool_timeout: float | None = None,
+        approve: Approve | None = None,
         max_retries: int = 2,
         timeout: float | None = None,
         thinking: Mapping[str, Any] | None = None,
@@ -171,11 +144,16 @@ class ClaudeAdapter:
         request_options: Mapping[str, Any] | None = None,
         client: anthropic.AsyncAnthropic | None = None,
     ) -> None:
+        if approve is not None and not callable(approve):
+            raise TypeError(f"approve must be a callable or None, got {type(approve).__name__}")
         self.model = model
         self.base_url = base_url
         self.max_tokens = max_tokens
         self.system = system
-        self.tools = list(tools) if tools else None
+        self.toolset: Toolset = build_toolset(tools)
+        self.max_turns = _max_turns(max_turns)
+        self.tool_timeout = _tool_timeout(tool_timeout)
+        self.approve = approve
         self.max_retries = max_retries
         self.timeout = timeout
         self.thinking = dict(thinking) if thinking else None
@@ -259,17 +237,33 @@ class ClaudeAdapter:
         await trio.lowlevel.checkpoint()
         self._runs.cancel(run_id)
 
-    def _request(self, run: Run, session: Session, opts: Mapping[str, Any]) -> dict[str, Any]:
+    def _settings(self, opts: Mapping[str, Any]) -> LoopSettings:
+        """The loop settings of one run: ``adapter_opts`` may replace ``tools``,
+        ``max_turns`` and ``tool_timeout`` (bad values: ``validation_error``)."""
+        try:
+            toolset = build_toolset(opts["tools"]) if "tools" in opts else self.toolset
+            max_turns = _max_turns(opts.get("max_turns", self.max_turns))
+            tool_timeout = _tool_timeout(opts.get("tool_timeout", self.tool_timeout))
+        except (TypeError, ValueError) as exc:
+            raise SessionError("validation_error", f"adapter_opts: {exc}") from exc
+        return LoopSettings(toolset, max_turns, tool_timeout, self.approve)
+
+    def _request(
+        self, run: Run, session: Session, opts: Mapping[str, Any], toolset: Toolset
+    ) -> dict[str, Any]:
         settings: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
             "system": self.system,
-            "tools": self.tools,
             "thinking": self.thinking,
             "temperature": self.temperature,
         }
         settings.update({k: opts[k] for k in _RUN_OVERRIDES if k in opts})
-        messages, system_turns = build_messages(run.input, session.context.get("transcript"))
+        settings["tools"] = toolset.definitions()
+        context = session.context
+        messages, system_turns = build_messages(
+            run.input, context.get("transcript"), context.get("history")
+        )
         extra = opts.get("request_options")
         params: dict[str, Any] = {
             **self.request_options,
@@ -285,55 +279,28 @@ class ClaudeAdapter:
     async def execute(
         self, run: Run, session: Session, *, emit: Emit, **opts: Any
     ) -> Mapping[str, Any]:
-        """Stream one reply for *run*; see the class docstring for events and errors.
+        """Run *run* to its end; see the class docstring for events and errors.
 
         ``opts`` may override ``model``, ``max_tokens``, ``system``, ``tools``,
-        ``thinking``, ``temperature``, add ``request_options``, and set
-        ``timeout`` (seconds the SDK waits for the connection and for each
-        read); other options are ignored. Events already emitted stay emitted
-        when the run fails.
+        ``thinking``, ``temperature``, ``max_turns``, ``tool_timeout``, add
+        ``request_options``, and set ``timeout`` (seconds the SDK waits for the
+        connection and for each read); other options are ignored. Events
+        already emitted stay emitted when the run fails.
         """
-        params = self._request(run, session, opts)
-        timeout = _seconds(opts.get("timeout")) or self.timeout
-        return await self._runs.execute(run.id, emit, lambda: self._stream(params, timeout, emit))
+        settings = self._settings(opts)
+        params = self._request(run, session, opts, settings.toolset)
+        read_timeout = _seconds(opts.get("timeout")) or self.timeout
 
-    async def _stream(
-        self, params: dict[str, Any], read_timeout: float | None, emit: Emit
-    ) -> Mapping[str, Any]:
-        async with self._client_for_run() as client:
-            call_opts: dict[str, Any] = {} if read_timeout is None else {"timeout": read_timeout}
-            try:
-                create = client.messages.create
-                arguments = _call_arguments(create, {**params, "stream": True, **call_opts})
-                stream = await create(**arguments)
-            except Exception as exc:
-                raise _translated(exc, read_timeout) from exc
-            reader = _EventReader(stream.response)
-            try:
-                message = MessageAccumulator()
-                while True:
-                    try:
-                        event = await reader.next_event()
-                        if event is None:
-                            break
-                        if event.event == "error":
-                            raise stream_error_event(decode_payload(event))
-                        if event.event == "ping":
-                            continue
-                        events = message.handle(decode_payload(event))
-                    except Exception as exc:
-                        raise _translated(exc, read_timeout) from exc
-                    for item in events:
-                        await emit(item)
-            finally:
-                await reader.aclose()
-        if not message.stopped:
-            raise provider_failure(
-                "provider_error", "protocol_error", "Claude API stream ended before message_stop"
-            )
-        return {"output": message.output(), "token_usage": message.token_usage(), "events": []}
+        async def body() -> Mapping[str, Any]:
+            async with self._client_for_run() as client:
 
+                async def turn(
+                    messages: list[dict[str, Any]], number: int, usage: Mapping[str, int]
+                ) -> MessageAccumulator:
+                    message = MessageAccumulator(turn=number, usage_before=usage)
+                    request = {**params, "messages": messages}
+                    return await stream_turn(client, request, read_timeout, emit, message)
 
-def _translated(exc: Exception, timeout: float | None) -> Exception:
-    error = error_from_exception(exc, timeout=timeout)
-    return exc if error is None else error
+                return await run_loop(params["messages"], settings, turn, emit)
+
+        return await self._runs.execute(run.id, emit, body)

@@ -13,9 +13,11 @@ from typing import Any, Final
 import anthropic
 
 from .._errors import SessionError
+from .._events import Event
 from .._provider_error import normalize_provider_error
 from .._transcript import Transcript, TranscriptMessage
 from ._claude_events import StreamDataError
+from ._claude_history import answer_open_tool_uses, history_turns
 
 __all__ = [
     "build_messages",
@@ -112,18 +114,24 @@ def _append(messages: list[dict[str, Any]], role: str, content: Any) -> None:
 
 
 def build_messages(
-    run_input: Mapping[str, Any], transcript: object = None
+    run_input: Mapping[str, Any], transcript: object = None, history: object = None
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     """``(messages, system_parts)`` for a run.
 
     ``{"messages": [...]}`` keeps user/assistant turns (content may be a
     string or content blocks), moves ``system`` turns to the system prompt
     and sends any other role as a user turn; ``{"prompt": s}`` is one user
-    turn. A :class:`Transcript` (continuation) is replayed first. Raises
+    turn. The conversation so far comes first: *history* (the session's
+    earlier events, rebuilt block for block by :func:`history_turns`), or,
+    without it, a :class:`Transcript` replayed as text. Every ``tool_use``
+    left without a result is answered (:func:`answer_open_tool_uses`). Raises
     ``SessionError("invalid_input")`` when nothing is left to send.
     """
     turns: list[tuple[str, Any]] = []
-    if isinstance(transcript, Transcript):
+    system: list[Any] = []
+    if isinstance(history, list | tuple) and history:
+        turns, system = history_turns(e for e in history if isinstance(e, Event))
+    elif isinstance(transcript, Transcript):
         turns.extend(_from_transcript(m) for m in transcript.messages)
     raw = run_input.get("messages")
     if isinstance(raw, list | tuple):
@@ -135,7 +143,6 @@ def build_messages(
     elif isinstance(run_input.get("prompt"), str):
         turns.append(("user", run_input["prompt"]))
     messages: list[dict[str, Any]] = []
-    system: list[Any] = []
     for role, content in turns:
         if role == "system":
             if content:
@@ -148,7 +155,7 @@ def build_messages(
             "Claude needs a non-empty user message: input {'prompt': '...'} or "
             "{'messages': [{'role': 'user', 'content': '...'}]}",
         )
-    return messages, system
+    return answer_open_tool_uses(messages), system
 
 
 def merge_system(configured: object, extra: Sequence[Any]) -> Any:

@@ -27,7 +27,8 @@ from typing import Any, Final, Self, cast
 
 import trio
 
-from ._fake_anthropic_responses import DEFAULT_FAKE_MODEL, FakeResponse, SSEEvent
+from ._fake_anthropic_blocks import SSEEvent
+from ._fake_anthropic_responses import DEFAULT_FAKE_MODEL, FakeResponse
 
 __all__ = [
     "DEFAULT_FAKE_MODEL",
@@ -91,6 +92,12 @@ class RecordedRequest:
         self.response: FakeResponse | None = None
         self.disconnected = False
         self.finished = trio.Event()
+
+    @property
+    def messages(self) -> list[Any]:
+        """The request's ``messages`` (``[]`` if the body had none)."""
+        messages = self.json.get("messages") if isinstance(self.json, dict) else None
+        return list(messages) if isinstance(messages, list) else []
 
     def has_api_key(self, api_key: str) -> bool:
         """True if the request authenticated with *api_key* (``x-api-key`` or bearer)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
-__all__ = ["DEFAULT_FAKE_MODEL", "FakeResponse", "SSEEvent"]
+from ._fake_anthropic_blocks import SIGNATURE, SSEEvent, block_events, fold_message, short_id
+
+__all__ = ["DEFAULT_FAKE_MODEL", "FakeResponse"]
 
 DEFAULT_FAKE_MODEL: Final = "claude-haiku-4-5-20251001"
 Ending = Literal["complete", "drop", "stall"]
@@ -46,35 +47,14 @@ _ERROR_MESSAGES: Final = {
 }
 
 
-def _short_id(prefix: str) -> str:
-    return f"{prefix}_01{os.urandom(11).hex()}"
-
-
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    """One server-sent event: ``event: <name>`` and one ``data:`` line.
-
-    ``data`` is sent verbatim, so a test can send data that is not JSON.
-    """
-
-    name: str
-    data: str
-
-    @classmethod
-    def of(cls, name: str, payload: Mapping[str, Any]) -> SSEEvent:
-        return cls(name, json.dumps(payload, separators=(",", ":")))
-
-    def encode(self) -> bytes:
-        return f"event: {self.name}\ndata: {self.data}\n\n".encode()
-
-
 @dataclass(frozen=True, slots=True)
 class FakeResponse:
     """One scripted reply of the fake server.
 
     Build them with the class methods (:meth:`text`, :meth:`tool_use`,
-    :meth:`thinking`, :meth:`message`, :meth:`error`, :meth:`malformed`,
-    :meth:`hang`) and adjust them with :meth:`then_drop`,
+    :meth:`tool_uses`, :meth:`thinking`, :meth:`web_search`, :meth:`message`,
+    :meth:`sse`, :meth:`error`, :meth:`malformed`, :meth:`hang`) and adjust
+    them with :meth:`then_drop`,
     :meth:`then_stall`, :meth:`then_error`, :meth:`then_drop_at_byte`,
     :meth:`slowly` and :meth:`chunked`.
 
@@ -84,6 +64,9 @@ class FakeResponse:
     ``stall`` keeps the connection open and silent until the client leaves or
     the server closes. A reply with ``no_headers=True`` (:meth:`hang`) never sends its headers.
     """
+
+    #: The thinking signature of :meth:`thinking` blocks when none is given.
+    SIGNATURE: ClassVar[str] = SIGNATURE
 
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
@@ -109,49 +92,56 @@ class FakeResponse:
         model: str = DEFAULT_FAKE_MODEL,
         message_id: str | None = None,
         stop_reason: str | None = None,
+        stop_sequence: str | None = None,
+        stop_details: Mapping[str, Any] | None = None,
         input_tokens: int = 25,
         output_tokens: int = 15,
         cache_read_input_tokens: int = 0,
         cache_creation_input_tokens: int = 0,
+        usage: Mapping[str, Any] | None = None,
     ) -> FakeResponse:
         """A complete ``message_start`` ... ``message_stop`` stream of *blocks*.
 
-        Blocks are Messages-API content blocks: ``{"type": "text", "text": s}``
-        (``text`` may also be a list of deltas), ``{"type": "tool_use", "id",
-        "name", "input"}`` (its input JSON is streamed in pieces) and
-        ``{"type": "thinking", "thinking": s}`` (a string or a list of deltas).
-        ``stop_reason`` defaults to ``tool_use`` when a tool block is present,
-        else ``end_turn``.
+        Blocks are Messages-API content blocks as a non-streaming reply holds
+        them: ``text`` (``text`` may also be a list of deltas; ``citations``
+        are streamed as ``citations_delta``), ``thinking`` (``thinking`` a
+        string or list of deltas, ``signature`` defaults to :attr:`SIGNATURE`),
+        ``redacted_thinking``, ``tool_use`` / ``server_tool_use`` (input
+        streamed in pieces) and ``*_tool_result`` blocks. ``stop_reason``
+        defaults to ``tool_use`` when a ``tool_use`` block is present, else
+        ``end_turn``; ``stop_details`` goes into ``message_delta`` when given;
+        ``usage`` adds keys (``server_tool_use``, ``cache_creation``, ...) to
+        the final usage.
         """
         if stop_reason is None:
             has_tool = any(block.get("type") == "tool_use" for block in blocks)
             stop_reason = "tool_use" if has_tool else "end_turn"
-        usage = {
+        start_usage = {
             "input_tokens": input_tokens,
             "output_tokens": 1,
             "cache_creation_input_tokens": cache_creation_input_tokens,
             "cache_read_input_tokens": cache_read_input_tokens,
         }
         start: dict[str, Any] = {
-            "id": message_id or _short_id("msg"),
+            "id": message_id or short_id("msg"),
             "type": "message",
             "role": "assistant",
             "model": model,
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage,
+            "usage": start_usage,
         }
         events = [SSEEvent.of("message_start", {"type": "message_start", "message": start})]
         events.append(SSEEvent.of("ping", {"type": "ping"}))
         for index, block in enumerate(blocks):
-            events.extend(_block_events(index, block))
-        delta = {
-            "type": "message_delta",
-            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-            "usage": {"output_tokens": output_tokens},
-        }
-        events.append(SSEEvent.of("message_delta", delta))
+            events.extend(block_events(index, block))
+        delta: dict[str, Any] = {"stop_reason": stop_reason, "stop_sequence": stop_sequence}
+        if stop_details is not None:
+            delta["stop_details"] = dict(stop_details)
+        final_usage = {"output_tokens": output_tokens, **(usage or {})}
+        payload = {"type": "message_delta", "delta": delta, "usage": final_usage}
+        events.append(SSEEvent.of("message_delta", payload))
         events.append(SSEEvent.of("message_stop", {"type": "message_stop"}))
         return cls(
             headers=(("content-type", "text/event-stream; charset=utf-8"),),
@@ -177,22 +167,70 @@ class FakeResponse:
         **message: Any,
     ) -> FakeResponse:
         """A ``tool_use`` reply (stop reason ``tool_use``), after an optional text block."""
+        return cls.tool_uses([(name, input, tool_id)], text=text, **message)
+
+    @classmethod
+    def tool_uses(
+        cls,
+        calls: Sequence[tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], str | None]],
+        *,
+        text: str | None = None,
+        **message: Any,
+    ) -> FakeResponse:
+        """A reply that calls several tools at once: ``calls`` are ``(name, input)``
+        or ``(name, input, tool_id)``; an optional text block comes first."""
         blocks: list[Mapping[str, Any]] = [{"type": "text", "text": text}] if text else []
-        tool = {"type": "tool_use", "id": tool_id or _short_id("toolu"), "name": name}
-        blocks.append({**tool, "input": dict(input)})
+        for call in calls:
+            tool_id = call[2] if len(call) > 2 else None
+            block = {"type": "tool_use", "id": tool_id or short_id("toolu"), "name": call[0]}
+            blocks.append({**block, "input": dict(call[1])})
         return cls.message(blocks, **message)
 
     @classmethod
     def thinking(
-        cls, thinking: str | Sequence[str], *, text: str = "Done thinking.", **message: Any
+        cls,
+        thinking: str | Sequence[str],
+        *,
+        text: str = "Done thinking.",
+        signature: str | None = None,
+        **message: Any,
     ) -> FakeResponse:
-        """An extended-thinking block (streamed as ``thinking_delta``) followed by text."""
+        """An extended-thinking block (streamed as ``thinking_delta``, then its
+        ``signature_delta``) followed by text."""
         deltas = [thinking] if isinstance(thinking, str) else list(thinking)
         blocks: list[Mapping[str, Any]] = [
-            {"type": "thinking", "thinking": deltas},
+            {"type": "thinking", "thinking": deltas, "signature": signature or SIGNATURE},
             {"type": "text", "text": text},
         ]
         return cls.message(blocks, **message)
+
+    @classmethod
+    def web_search(
+        cls,
+        query: str,
+        results: Sequence[Mapping[str, Any]],
+        answer: str,
+        *,
+        citations: Sequence[Mapping[str, Any]] = (),
+        search_id: str | None = None,
+        **message: Any,
+    ) -> FakeResponse:
+        """A reply that used the server-side web search tool: ``server_tool_use``,
+        its ``web_search_tool_result`` (*results*: ``web_search_result`` blocks),
+        then *answer* with *citations*; usage counts one web search request."""
+        search_id = search_id or short_id("srvtoolu")
+        blocks: list[Mapping[str, Any]] = [
+            {
+                "type": "server_tool_use",
+                "id": search_id,
+                "name": "web_search",
+                "input": {"query": query},
+            },
+            {"type": "web_search_tool_result", "tool_use_id": search_id, "content": list(results)},
+            {"type": "text", "text": answer, "citations": list(citations)},
+        ]
+        usage = {"server_tool_use": {"web_search_requests": 1}, **message.pop("usage", {})}
+        return cls.message(blocks, usage=usage, **message)
 
     @classmethod
     def sse(cls, events: Sequence[SSEEvent | tuple[str, Any]]) -> FakeResponse:
@@ -231,7 +269,7 @@ class FakeResponse:
         headers the SDK's retry honours; ``should_retry`` sets ``x-should-retry``.
         """
         kind = error_type or _ERROR_TYPES.get(status, "api_error")
-        req = request_id or _short_id("req")
+        req = request_id or short_id("req")
         payload = {
             "type": "error",
             "error": {"type": kind, "message": message or _ERROR_MESSAGES.get(kind, "Error")},
@@ -259,28 +297,7 @@ class FakeResponse:
         names = [e.name for e in self.events]
         if self.ending != "complete" or "message_stop" not in names or "error" in names:
             return None
-        message: dict[str, Any] = {}
-        blocks: dict[int, dict[str, Any]] = {}
-        for event in self.events:
-            payload = json.loads(event.data)
-            index = payload.get("index", 0)
-            if event.name == "message_start":
-                message = dict(payload["message"])
-            elif event.name == "content_block_start":
-                blocks[index] = {**payload["content_block"], "_json": ""}
-            elif event.name == "content_block_delta":
-                _apply_delta(blocks[index], payload["delta"])
-            elif event.name == "message_delta":
-                message.update(payload.get("delta", {}))
-                message["usage"] = {**message.get("usage", {}), **payload.get("usage", {})}
-        content = []
-        for _, block in sorted(blocks.items()):
-            raw = block.pop("_json")
-            if block["type"] == "tool_use" and raw:
-                block["input"] = json.loads(raw)
-            content.append(block)
-        message["content"] = content
-        return json.dumps(message, separators=(",", ":")).encode()
+        return json.dumps(fold_message(self.events), separators=(",", ":")).encode()
 
     # -- modifiers --------------------------------------------------------------
 
@@ -334,78 +351,9 @@ class FakeResponse:
         return dataclasses.replace(self, chunk_size=size)
 
 
-def _apply_delta(block: dict[str, Any], delta: Mapping[str, Any]) -> None:
-    kind = delta.get("type")
-    if kind == "text_delta":
-        block["text"] = block.get("text", "") + delta["text"]
-    elif kind == "thinking_delta":
-        block["thinking"] = block.get("thinking", "") + delta["thinking"]
-    elif kind == "signature_delta":
-        block["signature"] = delta["signature"]
-    elif kind == "input_json_delta":
-        block["_json"] += delta["partial_json"]
-
-
 def _index_of(events: Sequence[SSEEvent], name: str) -> int:
     return next((i for i, event in enumerate(events) if event.name == name), len(events))
 
 
 def _pair_event(name: str, payload: Any) -> SSEEvent:
     return SSEEvent(name, payload) if isinstance(payload, str) else SSEEvent.of(name, payload)
-
-
-def _pieces(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Sequence):
-        return [str(v) for v in value]
-    return []
-
-
-def _json_pieces(value: object) -> list[str]:
-    """The tool input as the API streams it: an empty first piece, then ~3 slices."""
-    text = json.dumps(value, separators=(",", ":"))
-    step = max(1, -(-len(text) // 3))
-    return ["", *(text[i : i + step] for i in range(0, len(text), step))]
-
-
-def _block_events(index: int, block: Mapping[str, Any]) -> list[SSEEvent]:
-    kind = block.get("type")
-    start: dict[str, Any]
-    if kind == "text":
-        start = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": t} for t in _pieces(block.get("text"))]
-    elif kind == "tool_use":
-        start = {
-            "type": "tool_use",
-            "id": block.get("id") or _short_id("toolu"),
-            "name": block["name"],
-        }
-        start["input"] = {}
-        deltas = [
-            {"type": "input_json_delta", "partial_json": p}
-            for p in _json_pieces(block.get("input", {}))
-        ]
-    elif kind == "thinking":
-        start = {"type": "thinking", "thinking": "", "signature": ""}
-        deltas = [{"type": "thinking_delta", "thinking": t} for t in _pieces(block.get("thinking"))]
-        signature = (
-            block.get("signature") or "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
-        )
-        deltas.append({"type": "signature_delta", "signature": signature})
-    else:
-        raise ValueError(f"unsupported content block type: {kind!r}")
-    events = [
-        SSEEvent.of(
-            "content_block_start",
-            {"type": "content_block_start", "index": index, "content_block": start},
-        )
-    ]
-    events.extend(
-        SSEEvent.of(
-            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}
-        )
-        for d in deltas
-    )
-    events.append(SSEEvent.of("content_block_stop", {"type": "content_block_stop", "index": index}))
-    return events
