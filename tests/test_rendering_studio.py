@@ -189,7 +189,7 @@ def test_session_complete_line() -> None:
     out = r.render(ev("run_completed", stop_reason="end_turn"))
     assert "●" in out
     assert "Session complete (end_turn)" in out
-    assert "847/312 tokens, 1 tools" in out
+    assert "847/312 tokens, 1 tool\n" in out
 
 
 def test_run_failed() -> None:

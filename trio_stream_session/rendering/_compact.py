@@ -1,30 +1,55 @@
 """``CompactRenderer``: one token per event, text streamed inline.
 
 Output follows the reference ``CompactRenderer`` (``reference/rendering_spec.md``
-§5): tokens are space-separated on one line, a structured event after streamed
-text starts a new line, ``finish()`` ends with an ``N events, M tools`` summary.
+§5) for the events the reference knows: tokens are space-separated on one
+line, a structured event after streamed text starts a new line, ``finish()``
+ends with an ``N events, M tools`` summary.
+
+Every other event type has a token of its own (the reference shows them all
+as ``?:<type>``)::
+
+    ~~ <thinking>       streamed thinking (dim), its own stream like ``>>`` text
+    << <prompt>         message_sent
+    t!Read <error>      tool_call_failed
+    a?Bash a+Bash a-Bash <reason>
+                        tool approval requested, granted, denied
+    turn:2:tool         turn_completed (turn number, short stop reason)
+    ! timed out         run_timeout
+    !ok <message>       error_recovered
+    !policy <policy> (<kind>): <message>
+                        policy_violation
+    s:created ... s:failed <message>
+                        session lifecycle
+    ws:snapshot ws:diff workspace events
+    ?:<type>            anything else
 
 Deviations (documented in the package docstring): costs print with Python's
 ``str()`` after ``round(cost, 4)``; a non-number ``cost_usd`` is ignored (the
-reference raises); an unknown type prints as ``?:<type>`` for every type (the
-reference shows Elixir ``inspect`` of it); an event without ``data`` is treated
+reference raises); values that are not text print in Python's ``repr`` form;
+the summary uses singulars (``1 event``); an event without ``data`` is treated
 as having empty data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ._ansi import BLUE, DIM, GREEN, MAGENTA, RED, paint
 from ._text import (
     EventView,
     cost_label,
+    error_text,
     first,
     inspect_value,
+    message_text,
+    one_line,
     plain,
+    plural,
     short_model,
     short_reason,
+    stream_kind,
+    streamed_text,
     to_json,
     truncate,
     view,
@@ -34,6 +59,7 @@ __all__ = ["CompactRenderer"]
 
 TOOL_PREVIEW_LIMIT: Final = 120
 RESULT_PREVIEW_LIMIT: Final = 2000
+_MARKERS: Final = {"text": (MAGENTA, ">>"), "thinking": (DIM, "~~")}
 
 
 class CompactRenderer:
@@ -42,17 +68,20 @@ class CompactRenderer:
     A plain synchronous object: :meth:`render` returns the text for one event
     (possibly ``""``), :meth:`finish` the closing summary. It keeps public
     state (``event_count``, ``tool_count``, ``current_tool``,
-    ``current_tool_id``, ``line_open``, ``streaming``) and does no I/O, so it
-    needs no closing and cancellation cannot leave it half-updated.
+    ``current_tool_id``, ``line_open``, and ``streaming``: ``None``,
+    ``"text"`` or ``"thinking"``) and does no I/O, so it needs no closing and
+    cancellation cannot leave it half-updated.
 
     >>> r = CompactRenderer(color=False)
     >>> r.render({"type": "run_started", "data": {"model": "claude-sonnet-4-5-20250929"}})
     'r+ sonnet-4-5'
+    >>> r.render({"type": "tool_call_failed", "data": {"tool_name": "Read", "error_message": "no"}})
+    ' t!Read no'
     """
 
     def __init__(self, *, color: bool = True) -> None:
         self.color: bool = color is True
-        self.streaming: bool = False
+        self.streaming: str | None = None
         self.line_open: bool = False
         self.in_text: bool = False
         self.event_count: int = 0
@@ -67,10 +96,10 @@ class CompactRenderer:
         return paint(code, text, self.color)
 
     def _end_stream(self) -> str:
-        if not self.streaming:
+        if self.streaming is None:
             return ""
         out = "\n" if self.line_open else ""
-        self.streaming = False
+        self.streaming = None
         self.line_open = False
         return out
 
@@ -79,6 +108,10 @@ class CompactRenderer:
         sep = " " if self.line_open else ""
         self.line_open = True
         return head + sep + content
+
+    def _note(self, code: str, tag: str, detail: str = "") -> str:
+        """A coloured tag, then *detail* dimmed (when there is one)."""
+        return self._token(self._c(code, tag) + (" " + self._c(DIM, detail) if detail else ""))
 
     def render(self, event: Any) -> str:
         """The text for *event* (an ``Event`` or a mapping of any shape); never raises."""
@@ -91,7 +124,7 @@ class CompactRenderer:
 
     def finish(self) -> str:
         """The closing text: ends an open text line, then ``N events, M tools``."""
-        summary = f"{self.event_count} events, {self.tool_count} tools\n"
+        summary = f"{plural(self.event_count, 'event')}, {plural(self.tool_count, 'tool')}\n"
         return self._end_stream() + "\n" + self._c(DIM, summary)
 
     def _run_started(self, ev: EventView) -> str:
@@ -100,14 +133,22 @@ class CompactRenderer:
         return self._token(self._c(BLUE, "r+") + suffix)
 
     def _message_streamed(self, ev: EventView) -> str:
-        text = plain(first(ev.get("delta"), ev.get("content"), ""))
+        kind = stream_kind(ev)
+        text = streamed_text(ev)
         self.in_text = True
-        if self.streaming:
+        if kind == "thinking" and text:
+            text = self._c(DIM, text)
+        if self.streaming == kind:
             self.line_open = True
             return text
-        out = self._token(self._c(MAGENTA, ">>") + " " + text)
-        self.streaming = True
+        code, marker = _MARKERS[kind]
+        out = self._token(self._c(code, marker) + " " + text)
+        self.streaming = kind
         return out
+
+    def _message_sent(self, ev: EventView) -> str:
+        content = one_line(message_text(ev.get("content")), TOOL_PREVIEW_LIMIT)
+        return self._token(self._c(BLUE, "<<") + " " + self._c(DIM, content))
 
     def _tool_started(self, ev: EventView) -> str:
         name = plain(first(ev.get("tool_name"), "unknown"))
@@ -127,15 +168,42 @@ class CompactRenderer:
         self.current_tool_id = None
         return self._token(self._c(GREEN, "t-" + name) + result)
 
+    def _tool_failed(self, ev: EventView) -> str:
+        name = plain(first(ev.get("tool_name"), "unknown"))
+        error = first(ev.get("error_message"), ev.get("tool_output"), "failed")
+        self.current_tool = None
+        self.current_tool_id = None
+        return self._note(RED, "t!" + name, one_line(_preview(error, 2000), TOOL_PREVIEW_LIMIT))
+
+    def _approval(self, code: str, mark: str, ev: EventView) -> str:
+        name = plain(first(ev.get("tool_name"), "unknown"))
+        reason = ev.get("reason") if mark == "a-" else None
+        return self._note(code, mark + name, one_line(reason, TOOL_PREVIEW_LIMIT))
+
+    def _approval_requested(self, ev: EventView) -> str:
+        return self._approval(MAGENTA, "a?", ev)
+
+    def _approval_granted(self, ev: EventView) -> str:
+        return self._approval(GREEN, "a+", ev)
+
+    def _approval_denied(self, ev: EventView) -> str:
+        return self._approval(RED, "a-", ev)
+
     def _token_usage(self, ev: EventView) -> str:
         tokens_in = plain(first(ev.get("input_tokens"), 0))
         tokens_out = plain(first(ev.get("output_tokens"), 0))
         cost = cost_label(ev.get("cost_usd"), 4, " $")
         return self._token(self._c(DIM, f"tk:{tokens_in}/{tokens_out}{cost}"))
 
+    def _turn_completed(self, ev: EventView) -> str:
+        number = first(ev.get("turn"), ev.get("turn_number"))
+        reason = short_reason(ev.get("stop_reason"))
+        label = "turn" + ("" if number is None else ":" + plain(number))
+        return self._token(self._c(BLUE, label + (":" + reason if reason else "")))
+
     def _message_received(self, ev: EventView) -> str:
         self.in_text = False
-        content = truncate(first(ev.get("content"), ""), TOOL_PREVIEW_LIMIT)
+        content = truncate(message_text(ev.get("content")), TOOL_PREVIEW_LIMIT)
         return self._token(self._c(BLUE, "msg") + " " + self._c(DIM, content))
 
     def _run_completed(self, ev: EventView) -> str:
@@ -145,11 +213,32 @@ class CompactRenderer:
         return self._token(self._c(BLUE, label + cost_label(ev.get("cost_usd"), 4, " $")))
 
     def _error(self, ev: EventView) -> str:
-        message = truncate(first(ev.get("error_message"), "unknown error"), 120)
-        return self._token(self._c(RED, "!") + " " + self._c(DIM, message))
+        return self._note(RED, "!", truncate(error_text(ev), 120))
 
     def _cancelled(self, ev: EventView) -> str:
-        return self._token(self._c(RED, "!") + " " + self._c(DIM, "cancelled"))
+        return self._note(RED, "!", "cancelled")
+
+    def _timeout(self, ev: EventView) -> str:
+        return self._note(RED, "!", "timed out")
+
+    def _recovered(self, ev: EventView) -> str:
+        return self._note(GREEN, "!ok", one_line(error_text(ev, ""), TOOL_PREVIEW_LIMIT))
+
+    def _policy(self, ev: EventView) -> str:
+        detail = plain(first(ev.get("policy"), "policy"))
+        kind = ev.get("kind")
+        detail += "" if kind is None else f" ({plain(kind)})"
+        message = error_text(ev, "")
+        detail += ": " + message if message else ""
+        return self._note(RED, "!policy", one_line(detail, TOOL_PREVIEW_LIMIT))
+
+    def _session(self, ev: EventView) -> str:
+        state = ev.type.removeprefix("session_")
+        detail = error_text(ev, "") if state == "failed" else ""
+        return self._note(BLUE, "s:" + state, one_line(detail, TOOL_PREVIEW_LIMIT))
+
+    def _workspace(self, ev: EventView) -> str:
+        return self._token(self._c(DIM, _WORKSPACE[ev.type]))
 
 
 def _preview(output: Any, limit: int) -> str:
@@ -160,15 +249,42 @@ def _preview(output: Any, limit: int) -> str:
     return truncate(inspect_value(output), limit)
 
 
-_HANDLERS: Final = {
-    "run_started": CompactRenderer._run_started,
-    "message_streamed": CompactRenderer._message_streamed,
-    "tool_call_started": CompactRenderer._tool_started,
-    "tool_call_completed": CompactRenderer._tool_completed,
-    "token_usage_updated": CompactRenderer._token_usage,
-    "message_received": CompactRenderer._message_received,
-    "run_completed": CompactRenderer._run_completed,
-    "run_failed": CompactRenderer._error,
-    "error_occurred": CompactRenderer._error,
-    "run_cancelled": CompactRenderer._cancelled,
+_WORKSPACE: Final = {
+    "workspace_snapshot_taken": "ws:snapshot",
+    "workspace_diff_computed": "ws:diff",
+}
+_R = CompactRenderer
+_HANDLERS: Final[dict[str, Callable[[CompactRenderer, EventView], str]]] = {
+    "run_started": _R._run_started,
+    "message_streamed": _R._message_streamed,
+    "message_sent": _R._message_sent,
+    "tool_call_started": _R._tool_started,
+    "tool_call_completed": _R._tool_completed,
+    "tool_call_failed": _R._tool_failed,
+    "tool_approval_requested": _R._approval_requested,
+    "tool_approval_granted": _R._approval_granted,
+    "tool_approval_denied": _R._approval_denied,
+    "token_usage_updated": _R._token_usage,
+    "turn_completed": _R._turn_completed,
+    "message_received": _R._message_received,
+    "run_completed": _R._run_completed,
+    "run_failed": _R._error,
+    "error_occurred": _R._error,
+    "run_cancelled": _R._cancelled,
+    "run_timeout": _R._timeout,
+    "error_recovered": _R._recovered,
+    "policy_violation": _R._policy,
+    **dict.fromkeys(
+        [
+            "session_created",
+            "session_started",
+            "session_paused",
+            "session_resumed",
+            "session_completed",
+            "session_failed",
+            "session_cancelled",
+        ],
+        _R._session,
+    ),
+    **dict.fromkeys(_WORKSPACE, _R._workspace),
 }

@@ -1,37 +1,85 @@
 """``StudioRenderer``: a human-readable transcript with tool spinners and summaries.
 
 Output follows the reference ``StudioRenderer`` (``reference/rendering_spec.md``
-§8), including its quirks, kept for parity:
+§8) for the events the reference knows, and speaks every other event type
+the library emits::
 
-1. on a TTY, ``error_occurred`` or an unknown event while a spinner line is
-   open is appended to that line;
-2. on a TTY, text streamed between a tool's start and completion is erased by
-   the completion's ``\\r\\x1b[2K``;
-3. an empty first text chunk still opens the text block, so the next chunk
-   is not indented;
-4. an empty ``tool_input`` (``{}``) on the completion event hides the start
-   event's input (``Read file (2 lines)``);
-5. ``tty=None`` looks at the process's stdout, not at the sinks.
+      ● claude-sonnet-4-5 session started
+
+      thinking: The user wants the weather...
+
+      Let me check.
+      ? Approval requested: get_weather
+      ✓ Approved: get_weather
+      ✗ get_weather failed — city not found        (closes its ◐ line)
+      ● Turn 1 complete (tool_use)
+
+      ● Session complete (end_turn) — 120/40 tokens, 1 tool
+
+``run_timeout``, ``policy_violation`` and ``error_recovered`` get a ✗ or ✓
+line, ``message_sent`` a ``> prompt`` line, ``session_paused``/``resumed``
+and workspace events a dim ● line; session bookkeeping (created, started,
+completed, failed, cancelled: the run's own events already said it),
+``message_received`` and ``token_usage_updated`` print nothing. Any other
+type prints ``? <type> {data}``, the data in Python's ``repr`` form.
+
+Tool calls may overlap (an agent runs a turn's tools concurrently): each
+completion finds its own start by ``tool_call_id``. On a TTY the spinner line
+of the latest tool is overwritten by its summary; anything printed while it
+is open first ends that line, so nothing is appended to or erased with it.
+(The reference appended errors to an open spinner line, erased text streamed
+while a tool ran, and let an empty first text chunk swallow the next chunk's
+indent: those three quirks are fixed.) Kept for parity: an empty
+``tool_input`` (``{}``) on the completion event hides the start event's
+input (``Read file (2 lines)``); ``tty=None`` looks at the process's stdout,
+not at the sinks.
 
 Deviations: numbers print with Python's ``round``/``str``; ``tool_output``
-and ``indent`` are validated (``ValueError``) instead of silently falling back.
+and ``indent`` are validated (``ValueError``) instead of silently falling
+back; the closing line uses singulars (``1 tool``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
 from . import _ansi
-from ._text import EventView, first, mapping_get, plain, view
-from ._tool_summary import is_failed, normalize_output, preview_lines, spinner_text, summary_line
+from ._text import (
+    EventView,
+    error_text,
+    first,
+    inspect_value,
+    mapping_get,
+    message_text,
+    one_line,
+    plain,
+    plural,
+    stream_kind,
+    streamed_text,
+    truncate,
+    turn_label,
+    view,
+)
+from ._tool_summary import (
+    failure_line,
+    is_failed,
+    normalize_output,
+    preview_lines,
+    spinner_text,
+    summary_line,
+    tool_label,
+)
 
 __all__ = ["StudioRenderer", "ToolOutput"]
 
 ToolOutput = Literal["summary", "preview", "full"]
 _TOOL_OUTPUTS: Final = ("summary", "preview", "full")
 _PREVIEW_LINES: Final = 3
+_LINE_LIMIT: Final = 120
+#: ``_spinner`` when no spinner line is open.
+_CLOSED: Final = object()
 
 
 def _stdout_is_tty() -> bool:
@@ -51,8 +99,10 @@ class StudioRenderer:
     overwritten by the tool's summary; ``tty=None`` asks ``sys.stdout.isatty()``
     once, here. ``show_spinner=False`` shows a blue ``●`` instead of ``◐``.
 
-    A plain synchronous object with public state (``phase``, ``current_tool``,
-    ``tool_count``, ``event_count``, ``total_input_tokens``,
+    A plain synchronous object with public state (``phase``: ``"idle"``,
+    ``"text"``, ``"thinking"`` or ``"tool"``; ``current_tool``, the latest
+    started tool; ``running``, the started tools not finished yet, by
+    ``tool_call_id``; ``tool_count``, ``event_count``, ``total_input_tokens``,
     ``total_output_tokens``); no I/O after construction, nothing to close.
     Raises ``ValueError`` for an unknown ``tool_output`` or a negative ``indent``.
     """
@@ -75,12 +125,14 @@ class StudioRenderer:
         self.indent: int = indent
         self.tty: bool = _stdout_is_tty() if tty is None else bool(tty)
         self.show_spinner: bool = bool(show_spinner)
-        self.phase: Literal["idle", "text", "tool"] = "idle"
+        self.phase: Literal["idle", "text", "thinking", "tool"] = "idle"
         self.current_tool: dict[str, Any] | None = None
+        self.running: dict[Any, dict[str, Any]] = {}
         self.tool_count: int = 0
         self.event_count: int = 0
         self.total_input_tokens: Any = 0
         self.total_output_tokens: Any = 0
+        self._spinner: Any = _CLOSED
 
     def __repr__(self) -> str:
         return (
@@ -92,11 +144,16 @@ class StudioRenderer:
     def _pad(self) -> str:
         return " " * self.indent
 
-    def _close_text(self) -> str:
-        """End an open text block; every caller leaves the phase ``idle``."""
-        was_text = self.phase == "text"
+    def _close_line(self) -> str:
+        """End an open text block or spinner line; the phase is ``idle`` after."""
+        is_open = self.phase in ("text", "thinking") or self._spinner is not _CLOSED
         self.phase = "idle"
-        return "\n" if was_text else ""
+        self._spinner = _CLOSED
+        return "\n" if is_open else ""
+
+    def _mark(self, paint: Callable[[str, bool], str], symbol: str, text: str) -> str:
+        """``<pad><symbol> <text>\\n`` after ending whatever line is open."""
+        return f"{self._close_line()}{self._pad}{paint(symbol, self.color)} {text}\n"
 
     def render(self, event: Any) -> str:
         """The text for *event* (an ``Event`` or a mapping of any shape); never raises."""
@@ -110,23 +167,35 @@ class StudioRenderer:
         return ""
 
     def _run_started(self, ev: EventView) -> str:
-        self.phase = "idle"
+        head = self._close_line()
         model = plain(first(ev.get("model"), "unknown"))
-        return f"\n{self._pad}{_ansi.blue(_ansi.INFO, self.color)} {model} session started\n"
+        return f"{head}\n{self._pad}{_ansi.blue(_ansi.INFO, self.color)} {model} session started\n"
 
     def _message_streamed(self, ev: EventView) -> str:
-        text = plain(first(ev.get("delta"), ev.get("content"), ""))
-        was_text = self.phase == "text"
-        self.phase = "text"
+        kind = stream_kind(ev)
+        text = streamed_text(ev)
         if text == "":
             return ""
-        return text if was_text else f"\n{self._pad}{text}"
+        if kind == "thinking":
+            text = _ansi.dim(text, self.color)
+        if self.phase == kind:
+            return text
+        head = self._close_line()
+        self.phase = "text" if kind == "text" else "thinking"
+        label = _ansi.dim("thinking: ", self.color) if kind == "thinking" else ""
+        return f"{head}\n{self._pad}{label}{text}"
+
+    def _message_sent(self, ev: EventView) -> str:
+        shown = one_line(message_text(ev.get("content")), _LINE_LIMIT)
+        return f"{self._close_line()}\n{self._pad}{_ansi.dim('>', self.color)} {shown}\n"
 
     def _tool_started(self, ev: EventView) -> str:
-        head = self._close_text()
+        head = self._close_line()
         name = first(ev.get("tool_name"), "tool")
         tool_input = first(ev.get("tool_input"), {})
-        self.current_tool = {"name": name, "id": ev.get("tool_call_id"), "input": tool_input}
+        call_id = ev.get("tool_call_id")
+        self.current_tool = {"name": name, "id": call_id, "input": tool_input}
+        self.running[_key(call_id)] = self.current_tool
         self.tool_count += 1
         self.phase = "tool"
         if self.show_spinner:
@@ -134,18 +203,46 @@ class StudioRenderer:
         else:
             symbol = _ansi.blue(_ansi.INFO, self.color)
         text = spinner_text({"name": name, "input": tool_input})
-        return f"{head}{self._pad}{symbol} {text}" + ("" if self.tty else "\n")
+        if self.tty:
+            self._spinner = _key(call_id)
+            return f"{head}{self._pad}{symbol} {text}"
+        return f"{head}{self._pad}{symbol} {text}\n"
 
-    def _tool_completed(self, ev: EventView) -> str:
-        info = _tool_info(self.current_tool, ev)
+    def _finish_tool(self, ev: EventView) -> tuple[str, dict[str, Any]]:
+        """The head of a tool's closing line, and what is known of the call.
+
+        The head overwrites the call's own spinner line when that is the open
+        line (on a TTY), else ends whatever line is open.
+        """
+        key = _key(ev.get("tool_call_id"))
+        started = self.running.pop(key, None)
+        if started is None and self.current_tool is not None:
+            started = self.current_tool  # a completion without an id: the latest start
+            self.running.pop(_key(started["id"]), None)
+        if started is not None and self._spinner == _key(started["id"]):
+            self._spinner = _CLOSED
+            self.phase = "idle"
+            head = _ansi.clear_line()
+        else:
+            head = self._close_line()
         self.current_tool = None
         self.phase = "idle"
+        return head, _tool_info(started, ev)
+
+    def _tool_completed(self, ev: EventView) -> str:
+        head, info = self._finish_tool(ev)
         if info["status"] == "failed":
             icon = _ansi.red(_ansi.FAILURE, self.color)
         else:
             icon = _ansi.green(_ansi.SUCCESS, self.color)
-        head = _ansi.clear_line() if self.tty else ""
         return f"{head}{self._pad}{icon} {summary_line(info)}\n" + self._extras(info)
+
+    def _tool_failed(self, ev: EventView) -> str:
+        head, info = self._finish_tool(ev)
+        info["status"] = "failed"
+        error = first(ev.get("error_message"), info["output"])
+        cross = _ansi.red(_ansi.FAILURE, self.color)
+        return f"{head}{self._pad}{cross} {failure_line(info, error)}\n" + self._extras(info)
 
     def _extras(self, info: Mapping[str, Any]) -> str:
         if self.tool_output == "preview":
@@ -160,16 +257,49 @@ class StudioRenderer:
         bar = _ansi.dim(bar, self.color)
         return "".join(f"{pad}{bar} {_ansi.dim(line, self.color)}\n" for line in lines)
 
+    def _approval_label(self, ev: EventView) -> str:
+        started = self.running.get(_key(ev.get("tool_call_id")), {})
+        info = {
+            "name": first(ev.get("tool_name"), started.get("name"), "tool"),
+            "input": first(ev.get("tool_input"), started.get("input"), {}),
+        }
+        return tool_label(info)
+
+    def _approval_requested(self, ev: EventView) -> str:
+        text = "Approval requested: " + self._approval_label(ev)
+        return self._mark(_ansi.magenta, "?", text)
+
+    def _approval_granted(self, ev: EventView) -> str:
+        return self._mark(_ansi.green, _ansi.SUCCESS, "Approved: " + self._approval_label(ev))
+
+    def _approval_denied(self, ev: EventView) -> str:
+        reason = ev.get("reason")
+        text = "Denied: " + self._approval_label(ev)
+        if reason is not None and reason != "":
+            text += " — " + one_line(reason, _LINE_LIMIT)
+        return self._mark(_ansi.red, _ansi.FAILURE, text)
+
     def _token_usage(self, ev: EventView) -> str:
         self.total_input_tokens = first(ev.get("input_tokens"), 0)
         self.total_output_tokens = first(ev.get("output_tokens"), 0)
         return ""
 
-    def _message_received(self, ev: EventView) -> str:
+    def _silent(self, ev: EventView) -> str:
         return ""
 
+    def _turn_completed(self, ev: EventView) -> str:
+        text = turn_label(ev).capitalize() + " complete"
+        reason = ev.get("stop_reason")
+        text += "" if reason is None else f" ({plain(reason)})"
+        usage = ev.get("token_usage")
+        if isinstance(usage, Mapping):
+            tokens_in = plain(first(mapping_get(usage, "input_tokens"), 0))
+            tokens_out = plain(first(mapping_get(usage, "output_tokens"), 0))
+            text += f" — {tokens_in}/{tokens_out} tokens"
+        return self._mark(_ansi.dim, _ansi.INFO, _ansi.dim(text, self.color))
+
     def _run_completed(self, ev: EventView) -> str:
-        head = self._close_text()
+        head = self._close_line()
         tokens_in, tokens_out = self.total_input_tokens, self.total_output_tokens
         if _is_zero(tokens_in) and _is_zero(tokens_out):
             usage = ev.get("token_usage")
@@ -179,29 +309,58 @@ class StudioRenderer:
         dot = _ansi.blue(_ansi.INFO, self.color)
         return (
             f"{head}\n{self._pad}{dot} Session complete ({reason}) — "
-            f"{plain(tokens_in)}/{plain(tokens_out)} tokens, {self.tool_count} tools\n"
+            f"{plain(tokens_in)}/{plain(tokens_out)} tokens, {plural(self.tool_count, 'tool')}\n"
         )
 
-    def _message(self, ev: EventView) -> str:
-        return plain(first(ev.get("error_message"), "unknown error"))
+    def _ending(self, text: str) -> str:
+        """A blank line, then ``✗ text``: how a run that did not complete ends."""
+        head = self._close_line()
+        return f"{head}\n{self._pad}{_ansi.red(_ansi.FAILURE, self.color)} {text}\n"
 
     def _run_failed(self, ev: EventView) -> str:
-        head = self._close_text()
-        cross = _ansi.red(_ansi.FAILURE, self.color)
-        return f"{head}\n{self._pad}{cross} {self._message(ev)}\n"
+        return self._ending(error_text(ev))
 
     def _run_cancelled(self, ev: EventView) -> str:
-        head = self._close_text()
-        return f"{head}\n{self._pad}{_ansi.red(_ansi.FAILURE, self.color)} cancelled\n"
+        return self._ending("cancelled")
+
+    def _run_timeout(self, ev: EventView) -> str:
+        return self._ending("timed out")
 
     def _error_occurred(self, ev: EventView) -> str:
-        head = self._close_text()
-        cross = _ansi.red(_ansi.FAILURE, self.color)
-        return f"{head}{self._pad}{cross} {self._message(ev)}\n"
+        return self._mark(_ansi.red, _ansi.FAILURE, error_text(ev))
+
+    def _error_recovered(self, ev: EventView) -> str:
+        message = one_line(error_text(ev, ""), _LINE_LIMIT)
+        text = "Recovered: " + message if message else "Recovered"
+        return self._mark(_ansi.green, _ansi.SUCCESS, text)
+
+    def _policy_violation(self, ev: EventView) -> str:
+        text = "Policy violation: " + plain(first(ev.get("policy"), "policy"))
+        kind = ev.get("kind")
+        text += "" if kind is None else f" ({plain(kind)})"
+        message = one_line(error_text(ev, ""), _LINE_LIMIT)
+        return self._mark(_ansi.red, _ansi.FAILURE, text + (" — " + message if message else ""))
+
+    def _notice(self, ev: EventView) -> str:
+        """A dim ``● session paused`` line for lifecycle news worth a line."""
+        text = ev.type.replace("_", " ")
+        return self._mark(_ansi.dim, _ansi.INFO, _ansi.dim(text, self.color))
 
     def _other(self, ev: EventView) -> str:
-        head = self._close_text()
-        return f"{head}{self._pad}{_ansi.dim('? ' + ev.type, self.color)}\n"
+        text = "? " + ev.type
+        data = inspect_value(ev.data)
+        if data != "{}":
+            text += " " + truncate(data, _LINE_LIMIT)
+        return f"{self._close_line()}{self._pad}{_ansi.dim(text, self.color)}\n"
+
+
+def _key(call_id: Any) -> Any:
+    """A hashable key for a ``tool_call_id`` of any type."""
+    try:
+        hash(call_id)
+    except TypeError:
+        return inspect_value(call_id)
+    return call_id
 
 
 def _is_zero(value: Any) -> bool:
@@ -227,15 +386,44 @@ def _tool_info(current: Mapping[str, Any] | None, ev: EventView) -> dict[str, An
     return info
 
 
-_HANDLERS: Final = {
-    "run_started": StudioRenderer._run_started,
-    "message_streamed": StudioRenderer._message_streamed,
-    "tool_call_started": StudioRenderer._tool_started,
-    "tool_call_completed": StudioRenderer._tool_completed,
-    "token_usage_updated": StudioRenderer._token_usage,
-    "message_received": StudioRenderer._message_received,
-    "run_completed": StudioRenderer._run_completed,
-    "run_failed": StudioRenderer._run_failed,
-    "run_cancelled": StudioRenderer._run_cancelled,
-    "error_occurred": StudioRenderer._error_occurred,
+_S = StudioRenderer
+_HANDLERS: Final[dict[str, Callable[[StudioRenderer, EventView], str]]] = {
+    "run_started": _S._run_started,
+    "message_streamed": _S._message_streamed,
+    "message_sent": _S._message_sent,
+    "tool_call_started": _S._tool_started,
+    "tool_call_completed": _S._tool_completed,
+    "tool_call_failed": _S._tool_failed,
+    "tool_approval_requested": _S._approval_requested,
+    "tool_approval_granted": _S._approval_granted,
+    "tool_approval_denied": _S._approval_denied,
+    "token_usage_updated": _S._token_usage,
+    "turn_completed": _S._turn_completed,
+    "message_received": _S._silent,
+    "run_completed": _S._run_completed,
+    "run_failed": _S._run_failed,
+    "run_cancelled": _S._run_cancelled,
+    "run_timeout": _S._run_timeout,
+    "error_occurred": _S._error_occurred,
+    "error_recovered": _S._error_recovered,
+    "policy_violation": _S._policy_violation,
+    **dict.fromkeys(
+        [
+            "session_created",
+            "session_started",
+            "session_completed",
+            "session_failed",
+            "session_cancelled",
+        ],
+        _S._silent,
+    ),
+    **dict.fromkeys(
+        [
+            "session_paused",
+            "session_resumed",
+            "workspace_snapshot_taken",
+            "workspace_diff_computed",
+        ],
+        _S._notice,
+    ),
 }

@@ -10,9 +10,9 @@ Deliberate deviations from the reference, decided here once:
 * numbers print in Python's natural form (``str()``, after ``round()``):
   ``$2`` for an integer cost of 2, ``5e-05`` rather than Elixir's ``5.0e-5``;
 * text is Unicode code points (the reference counts grapheme clusters);
-* Elixir ``inspect`` output (``%{foo: "bar", n: 1}``) is approximated by
-  :func:`inspect_value`: ``nil``/``true``/``false``, quoted strings, lists,
-  maps with sorted identifier keys; other objects fall back to ``repr``.
+* where the reference shows a value in Elixir syntax (``inspect``:
+  ``%{foo: "bar", n: 1}``, ``nil``, ``:atom``), the renderers show it in
+  Python's (:func:`inspect_value`: ``{'foo': 'bar', 'n': 1}``, ``None``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import enum
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,21 +28,29 @@ from typing import Any, Final
 from .._events import Event
 
 __all__ = [
+    "THINKING_KINDS",
     "EventView",
+    "error_text",
     "first",
     "inspect_value",
     "is_number",
     "jsonable",
     "mapping_get",
+    "message_text",
     "number_text",
+    "one_line",
     "plain",
+    "plural",
     "round_number",
     "safe_str",
     "short_model",
     "short_reason",
+    "stream_kind",
+    "streamed_text",
     "to_json",
     "to_string",
     "truncate",
+    "turn_label",
     "view",
 ]
 
@@ -51,7 +58,6 @@ _EMPTY: Final[Mapping[str, Any]] = {}
 _MAX_DEPTH: Final = 32
 _MAX_NODES: Final = 5000
 _HUGE: Final = 10**4000  # ints this long cannot become text (sys.set_int_max_str_digits)
-_IDENT_RE: Final = re.compile(r"[a-z_][A-Za-z0-9_]*[?!]?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,46 +232,42 @@ def _key(key: Any) -> str:
 
 
 def inspect_value(value: Any) -> str:
-    """An approximation of Elixir's ``inspect`` for previews (never raises)."""
+    """*value* in a short, readable Python form for previews; never raises.
+
+    ``repr`` style: ``None``, ``True``, ``'text'``, ``5e-05``, ``[1, 'two']``,
+    ``(1,)``, ``{'foo': 'bar', 'n': 1}`` (insertion order). Enums show their
+    value, datetimes their ISO form; a cycle or a very large structure is cut
+    short with ``...``; an object whose ``repr`` raises shows as ``<TypeName>``.
+
+    >>> inspect_value({"foo": "bar", "n": [1, None, True]})
+    "{'foo': 'bar', 'n': [1, None, True]}"
+    """
     return _inspect(value, _Walk())
 
 
 def _inspect(value: Any, walk: _Walk) -> str:
-    if value is None:
-        return "nil"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
     if isinstance(value, enum.Enum):
         value = value.value
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if is_number(value):
-        return number_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
     if not isinstance(value, Mapping | list | tuple | set | frozenset):
         return _safe_repr(value)
     if not walk.enter(value):
         return "..."
     try:
         if isinstance(value, Mapping):
-            return _inspect_map(value, walk)
-        return "[" + ", ".join(_inspect(v, walk) for v in value) + "]"
+            items = ", ".join(f"{_inspect(k, walk)}: {_inspect(v, walk)}" for k, v in value.items())
+            return "{" + items + "}"
+        body = ", ".join(_inspect(v, walk) for v in value)
+        if isinstance(value, list):
+            return "[" + body + "]"
+        if isinstance(value, tuple):
+            return "(" + body + ("," if len(value) == 1 else "") + ")"
+        return "{" + body + "}" if body else "set()"
     except Exception:
         return _safe_repr(value)
     finally:
         walk.leave(value)
-
-
-def _inspect_map(value: Mapping[Any, Any], walk: _Walk) -> str:
-    items = list(value.items())
-    if all(isinstance(k, str) and _IDENT_RE.fullmatch(k) for k, _ in items):
-        items.sort(key=lambda kv: kv[0])
-        body = ", ".join(f"{k}: {_inspect(v, walk)}" for k, v in items)
-    else:
-        keyed = sorted(((_inspect(k, walk), v) for k, v in items), key=lambda kv: kv[0])
-        body = ", ".join(f"{k} => {_inspect(v, walk)}" for k, v in keyed)
-    return "%{" + body + "}"
 
 
 def _safe_repr(value: Any) -> str:
@@ -328,3 +330,70 @@ def cost_label(cost: Any, digits: int, prefix: str) -> str:
     if not is_number(cost):
         return ""
     return prefix + number_text(round_number(cost, digits))
+
+
+#: ``message_streamed`` kinds that are the model's thinking, not its reply.
+THINKING_KINDS: Final = frozenset({"thinking", "redacted_thinking"})
+
+
+def stream_kind(ev: EventView) -> str:
+    """``"thinking"`` for a streamed thinking chunk, else ``"text"``."""
+    kind = ev.get("kind")
+    return "thinking" if isinstance(kind, str) and kind in THINKING_KINDS else "text"
+
+
+def streamed_text(ev: EventView) -> str:
+    """The chunk of a ``message_streamed`` event (``delta``, else ``content``).
+
+    A redacted thinking block carries no text: it reads ``[redacted]``.
+    """
+    text = plain(first(ev.get("delta"), ev.get("content"), ""))
+    if text == "" and ev.get("kind") == "redacted_thinking":
+        return "[redacted]"
+    return text
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's content: a string, or the ``text`` of its blocks.
+
+    ``None`` -> ``""``; anything else in its Python form.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list | tuple):
+        parts = [mapping_get(block, "text") for block in content]
+        texts = [part for part in parts if isinstance(part, str)]
+        if texts:
+            return "\n".join(texts)
+    return inspect_value(content)
+
+
+def error_text(ev: EventView, default: str = "unknown error") -> str:
+    """The message of an error-like event: ``error_message``, else ``message``."""
+    return plain(first(ev.get("error_message"), ev.get("message"), default))
+
+
+def plural(count: int, word: str) -> str:
+    """``1 event``, ``2 events``, ``0 tools``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def turn_label(ev: EventView) -> str:
+    """``turn 2`` for a ``turn_completed`` event with a turn number, else ``turn``."""
+    number = first(ev.get("turn"), ev.get("turn_number"))
+    return "turn" if number is None else f"turn {plain(number)}"
+
+
+def one_line(value: Any, limit: int) -> str:
+    """The first line of *value*'s text, cut to *limit* code points.
+
+    ``...`` marks a cut; `` ...`` marks lines left out. ``None`` -> ``""``.
+    """
+    text = "" if value is None else plain(value).strip()
+    line, more, _ = text.partition("\n")
+    line = line.rstrip()
+    if len(line) > limit:
+        return line[:limit] + "..."
+    return line + (" ..." if more else "")

@@ -3,7 +3,10 @@
 Ports the reference ``Studio.ToolSummary`` (``reference/rendering_spec.md`` §8.3):
 a spinner text while a tool runs (``Reading lib/sink.ex``), a summary line when
 it completes (``Read lib/sink.ex (72 lines)``) and the last lines of its output
-for the preview mode.
+for the preview mode. Beyond the reference: :func:`failure_line` for a failed
+call (``Read failed: lib/sink.ex — no such file``), :func:`tool_label` for
+approvals (``Bash: mix test``), and the spinners of ``WebFetch``/``WebSearch``
+also for the lower-case server-tool names ``web_fetch``/``web_search``.
 
 *info* is a mapping with the keys ``name``, ``input``, ``output``,
 ``exit_code``, ``duration_ms`` and ``status`` (any may be missing). Numbers use
@@ -18,10 +21,20 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ._text import first, inspect_value, is_number, mapping_get, number_text, round_number
+from ._text import (
+    first,
+    inspect_value,
+    is_number,
+    mapping_get,
+    number_text,
+    one_line,
+    plural,
+    round_number,
+)
 from ._text import to_string as _to_string
 
 __all__ = [
+    "failure_line",
     "format_duration",
     "format_size",
     "host",
@@ -32,9 +45,11 @@ __all__ = [
     "shorten_path",
     "spinner_text",
     "summary_line",
+    "tool_label",
 ]
 
 _COMMAND_LIMIT: Final = 60
+_ERROR_LIMIT: Final = 120
 _MAX_NESTING: Final = 8
 
 
@@ -76,7 +91,8 @@ def normalize_output(output: Any, _depth: int = 0) -> str:
     if isinstance(output, Mapping):
         if _has_key(output, "output") and _depth < _MAX_NESTING:
             return normalize_output(mapping_get(output, "output"), _depth + 1)
-        return inspect_value(output)
+        text = inspect_value(output)
+        return "" if text == "{}" else text
     return _to_string(output)
 
 
@@ -177,6 +193,8 @@ _SPINNERS: Final[dict[str, Callable[[Mapping[Any, Any]], str]]] = {
     "WebFetch": lambda inp: "Fetching " + (host(_iv(inp, "url")) or "web resource"),
     "WebSearch": lambda inp: f'Searching: "{_iv(inp, "query") or ""}"',
 }
+_SPINNERS["web_fetch"] = _SPINNERS["WebFetch"]
+_SPINNERS["web_search"] = _SPINNERS["WebSearch"]
 
 
 def summary_line(info: Mapping[str, Any]) -> str:
@@ -195,16 +213,18 @@ def summary_line(info: Mapping[str, Any]) -> str:
         details = ", ".join(d for d in (f"exit {_to_string(code)}", size, duration) if d)
         return f"{'Bash failed' if failed else 'Ran'}: {command} ({details})"
     if tool == "Read":
-        return f"Read {shorten_path(_path(inp))} ({line_count(output)} lines)"
+        return f"Read {shorten_path(_path(inp))} ({plural(line_count(output), 'line')})"
     if tool == "Write":
         content = _iv(inp, "content") or ""
-        return f"Wrote {shorten_path(_path(inp))} ({line_count(content)} lines)"
+        return f"Wrote {shorten_path(_path(inp))} ({plural(line_count(content), 'line')})"
     if tool == "Edit":
         return f"Edited {shorten_path(_path(inp))}"
     if tool == "Glob":
-        return f"Found {line_count(output)} files matching {_iv(inp, 'pattern') or '*'}"
+        return f"Found {plural(line_count(output), 'file')} matching {_iv(inp, 'pattern') or '*'}"
     if tool == "Grep":
-        return f'Found {line_count(output)} matches for "{_iv(inp, "pattern") or "pattern"}"'
+        found = line_count(output)
+        matches = f"{found} match" if found == 1 else f"{found} matches"
+        return f'Found {matches} for "{_iv(inp, "pattern") or "pattern"}"'
     if tool == "Task":
         description = _iv(inp, "description") or "task"
         return f"Task complete: {description}" + (f" ({duration})" if duration else "")
@@ -217,3 +237,46 @@ def preview_lines(info: Mapping[str, Any], n: int = 3) -> list[str]:
     lines = [line.strip() for line in output.split("\n")]
     lines = [line for line in lines if line]
     return lines[-n:] if n > 0 else []
+
+
+def _subject(tool: str, inp: Mapping[Any, Any]) -> str | None:
+    """What a call works on: a command, path, pattern, description, host or query."""
+    if tool == "bash":
+        command = _iv(inp, "command")
+        return None if command is None else _trunc(command, _COMMAND_LIMIT)
+    if tool in ("Read", "Write", "Edit"):
+        return shorten_path(_path(inp))
+    if tool in ("Glob", "Grep"):
+        return _iv(inp, "pattern")
+    if tool == "Task":
+        return _iv(inp, "description")
+    if tool in ("WebFetch", "web_fetch"):
+        return host(_iv(inp, "url"))
+    if tool in ("WebSearch", "web_search"):
+        return _iv(inp, "query")
+    return None
+
+
+def tool_label(info: Mapping[str, Any]) -> str:
+    """The tool and what it works on: ``Bash (mix test)``, ``get_weather``."""
+    name = mapping_get(info, "name")
+    label = "tool" if name is None or name == "" else _to_string(name)
+    subject = _subject(_tool(info), _input(info))
+    return f"{label} ({subject})" if subject else label
+
+
+def failure_line(info: Mapping[str, Any], error: Any = None) -> str:
+    """What a failed call was: ``Read failed: lib/sink.ex — no such file``.
+
+    A shell command with an exit code keeps its summary (``Bash failed: make
+    (exit 2, 1.2k chars)``): the exit code says what happened. Otherwise the
+    first line of *error* follows the dash.
+    """
+    tool = _tool(info)
+    if tool == "bash" and mapping_get(info, "exit_code") is not None:
+        return summary_line({**info, "status": "failed"})
+    subject = _subject(tool, _input(info))
+    name = "Bash" if tool == "bash" else tool
+    line = f"{name} failed: {subject}" if subject else f"{name} failed"
+    detail = one_line(normalize_output(error), _ERROR_LIMIT)
+    return f"{line} — {detail}" if detail else line

@@ -1,26 +1,41 @@
 """``VerboseRenderer``: one bracketed line per event, text streamed raw.
 
 Output follows the reference ``VerboseRenderer`` (``reference/rendering_spec.md``
-§6). Deviations: a dict or list ``tool_output`` prints as compact JSON (the
+§6) for the events the reference knows. Every other event type has a line of
+its own: ``[tool_call_failed] name=Read id=t1 error=...``, the three
+``[tool_approval_*]`` lines, ``[turn_completed] turn=2 stop_reason=tool_use``;
+session, workspace, policy, timeout and recovery events print their data as
+``key=value`` pairs. Streamed thinking is dimmed after a ``[thinking]`` tag,
+on its own line. Anything else prints as ``[event] type=... data={...}``, the
+data in Python's ``repr`` form.
+
+Deviations: a dict or list ``tool_output`` prints as compact JSON (the
 reference raises on dicts and prints lists as chardata); costs print with
 Python's ``str()`` after ``round(cost, 6)`` (``5e-05``, not ``5.0e-5``); a
-non-number ``cost_usd`` is ignored; an event without ``data`` is treated as
-having empty data.
+non-number ``cost_usd`` is ignored; values that are not text print in their
+Python form (``'ls -la'``, ``None``), never Elixir's; the summary uses
+singulars (``1 event``); an event without ``data`` is treated as having
+empty data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from ._ansi import BLUE, DIM, GREEN, RED, paint
+from ._ansi import BLUE, DIM, GREEN, MAGENTA, RED, paint
 from ._text import (
     EventView,
     cost_label,
+    error_text,
     first,
     inspect_value,
     mapping_get,
+    message_text,
     plain,
+    plural,
+    stream_kind,
+    streamed_text,
     to_json,
     to_string,
     view,
@@ -37,21 +52,29 @@ class VerboseRenderer:
     """Render events as ``[type] key=value`` lines; streamed text is written raw.
 
     A plain synchronous object (``render(event) -> str``, ``finish() -> str``)
-    with public ``event_count``, ``tool_count`` and ``in_text``. No I/O, nothing
-    to close; cancellation cannot interrupt it.
+    with public ``event_count``, ``tool_count``, ``streaming`` (``None``,
+    ``"text"`` or ``"thinking"``) and ``in_text``. No I/O, nothing to close;
+    cancellation cannot interrupt it.
 
     >>> VerboseRenderer(color=False).render({"type": "run_cancelled"})
     '[run_cancelled]\\n'
+    >>> VerboseRenderer(color=False).render({"type": "odd", "data": {"n": None}})
+    "[event] type=odd data={'n': None}\\n"
     """
 
     def __init__(self, *, color: bool = True) -> None:
         self.color: bool = color is True
-        self.in_text: bool = False
+        self.streaming: str | None = None
         self.event_count: int = 0
         self.tool_count: int = 0
 
     def __repr__(self) -> str:
         return f"VerboseRenderer(color={self.color})"
+
+    @property
+    def in_text(self) -> bool:
+        """True while streamed text (or thinking) is open on the current line."""
+        return self.streaming is not None
 
     def _c(self, code: str, text: str) -> str:
         return paint(code, text, self.color)
@@ -61,43 +84,84 @@ class VerboseRenderer:
         self.event_count += 1
         ev = view(event)
         if ev.type == "message_streamed":
-            self.in_text = True
-            return plain(first(ev.get("delta"), ev.get("content"), ""))
-        head = "\n" if self.in_text else ""
-        self.in_text = False
+            return self._streamed(ev)
+        head = "\n" if self.streaming else ""
+        self.streaming = None
         handler = _HANDLERS.get(ev.type, VerboseRenderer._other)
         return head + handler(self, ev)
 
     def finish(self) -> str:
         """``--- N events, M tools ---`` (after a newline if text was streaming)."""
-        head = "\n" if self.in_text else ""
-        return head + self._c(DIM, f"--- {self.event_count} events, {self.tool_count} tools ---\n")
+        head = "\n" if self.streaming else ""
+        counts = f"{plural(self.event_count, 'event')}, {plural(self.tool_count, 'tool')}"
+        return head + self._c(DIM, f"--- {counts} ---\n")
+
+    def _streamed(self, ev: EventView) -> str:
+        kind = stream_kind(ev)
+        text = streamed_text(ev)
+        head = ""
+        if self.streaming != kind:
+            head = "\n" if self.streaming else ""
+            if kind == "thinking":
+                head += self._c(DIM, "[thinking]") + " "
+            self.streaming = kind
+        if kind == "thinking" and text:
+            text = self._c(DIM, text)
+        return head + text
+
+    def _line(self, code: str, tag: str, fields: str) -> str:
+        return self._c(code, f"[{tag}]") + fields + "\n"
 
     def _run_started(self, ev: EventView) -> str:
         model = plain(first(ev.get("model"), "unknown"))
         session = plain(first(ev.session_id, ev.get("session_id"), ""))
         return self._c(BLUE, "[run_started]") + f" model={model} session_id={session}\n"
 
+    def _message_sent(self, ev: EventView) -> str:
+        role = plain(first(ev.get("role"), "user"))
+        content = _truncate(message_text(ev.get("content")), RESULT_LIMIT)
+        return self._line(BLUE, "message_sent", f" role={role} content={content}")
+
     def _tool_started(self, ev: EventView) -> str:
         self.tool_count += 1
         name = plain(first(ev.get("tool_name"), "unknown"))
         call_id = plain(first(ev.get("tool_call_id"), ""))
-        tool_input = ev.get("tool_input")
-        if tool_input is None or (isinstance(tool_input, Mapping) and not tool_input):
-            shown = ""
-        elif isinstance(tool_input, Mapping):
-            shown = " input=" + _truncate(to_json(tool_input), PREVIEW_LIMIT)
-        else:
-            shown = " input=" + _truncate(inspect_value(tool_input), PREVIEW_LIMIT)
-        return self._c(GREEN, "[tool_call_started]") + f" name={name} id={call_id}{shown}\n"
+        return self._c(GREEN, "[tool_call_started]") + f" name={name} id={call_id}{_input(ev)}\n"
 
     def _tool_completed(self, ev: EventView) -> str:
         name = plain(first(ev.get("tool_name"), "unknown"))
-        output = ev.get("tool_output")
-        shown = ""
-        if output is not None and not (isinstance(output, str) and output == ""):
-            shown = " output=" + _truncate(to_string(output), RESULT_LIMIT)
-        return self._c(GREEN, "[tool_call_completed]") + f" name={name}{shown}\n"
+        call_id = ev.get("tool_call_id")
+        shown_id = "" if call_id is None else f" id={plain(call_id)}"
+        return self._c(GREEN, "[tool_call_completed]") + f" name={name}{shown_id}{_output(ev)}\n"
+
+    def _tool_failed(self, ev: EventView) -> str:
+        name = plain(first(ev.get("tool_name"), "unknown"))
+        call_id = plain(first(ev.get("tool_call_id"), ""))
+        error = error_text(ev, "")
+        shown = f" error={_truncate(error, RESULT_LIMIT)}" if error else ""
+        fields = f" name={name} id={call_id}{shown}{_output(ev)}"
+        return self._line(RED, "tool_call_failed", fields)
+
+    def _approval(self, code: str, ev: EventView) -> str:
+        name = plain(first(ev.get("tool_name"), "unknown"))
+        call_id = plain(first(ev.get("tool_call_id"), ""))
+        fields = f" name={name} id={call_id}"
+        if ev.type == "tool_approval_requested":
+            fields += _input(ev)
+        for key, label in (("policy_name", "policy"), ("reason", "reason")):
+            value = ev.get(key)
+            if value is not None:
+                fields += f" {label}={_truncate(value, PREVIEW_LIMIT)}"
+        return self._line(code, ev.type, fields)
+
+    def _approval_requested(self, ev: EventView) -> str:
+        return self._approval(MAGENTA, ev)
+
+    def _approval_granted(self, ev: EventView) -> str:
+        return self._approval(GREEN, ev)
+
+    def _approval_denied(self, ev: EventView) -> str:
+        return self._approval(RED, ev)
 
     def _token_usage(self, ev: EventView) -> str:
         tokens_in = plain(first(ev.get("input_tokens"), 0))
@@ -105,25 +169,26 @@ class VerboseRenderer:
         cost = cost_label(ev.get("cost_usd"), 6, " cost=$")
         return self._c(DIM, "[token_usage]") + f" input={tokens_in} output={tokens_out}{cost}\n"
 
+    def _turn_completed(self, ev: EventView) -> str:
+        number = first(ev.get("turn"), ev.get("turn_number"))
+        fields = "" if number is None else f" turn={plain(number)}"
+        reason = ev.get("stop_reason")
+        fields += "" if reason is None else f" stop_reason={plain(reason)}"
+        return self._line(BLUE, "turn_completed", fields + _tokens(ev))
+
     def _message_received(self, ev: EventView) -> str:
         role = plain(first(ev.get("role"), "assistant"))
-        content = _truncate(first(ev.get("content"), ""), RESULT_LIMIT)
+        content = _truncate(message_text(ev.get("content")), RESULT_LIMIT)
         return self._c(BLUE, "[message_received]") + f" role={role} content={content}\n"
 
     def _run_completed(self, ev: EventView) -> str:
         reason = plain(first(ev.get("stop_reason"), "end_turn"))
-        usage = ev.get("token_usage")
-        tokens = ""
-        if isinstance(usage, Mapping):
-            used_in = plain(first(mapping_get(usage, "input_tokens"), 0))
-            used_out = plain(first(mapping_get(usage, "output_tokens"), 0))
-            tokens = f" tokens={used_in}/{used_out}"
         cost = cost_label(ev.get("cost_usd"), 6, " cost=$")
-        return self._c(BLUE, "[run_completed]") + f" stop_reason={reason}{tokens}{cost}\n"
+        return self._c(BLUE, "[run_completed]") + f" stop_reason={reason}{_tokens(ev)}{cost}\n"
 
     def _failure(self, tag: str, ev: EventView) -> str:
         code = plain(first(ev.get("error_code"), "unknown"))
-        message = _truncate(first(ev.get("error_message"), "unknown error"), RESULT_LIMIT)
+        message = _truncate(error_text(ev), RESULT_LIMIT)
         return self._c(RED, tag) + f" error_code={code} error_message={message}\n"
 
     def _run_failed(self, ev: EventView) -> str:
@@ -135,19 +200,89 @@ class VerboseRenderer:
     def _run_cancelled(self, ev: EventView) -> str:
         return self._c(RED, "[run_cancelled]") + "\n"
 
+    def _fields(self, code: str, ev: EventView) -> str:
+        """``[type] key=value ...`` for every data item, in the data's order."""
+        try:
+            items = list(ev.data.items())
+        except Exception:
+            items = []
+        fields = "".join(f" {plain(k)}={_truncate(plain(v), PREVIEW_LIMIT)}" for k, v in items)
+        return self._line(code, ev.type, fields)
+
+    def _alert(self, ev: EventView) -> str:
+        return self._fields(RED, ev)
+
+    def _good(self, ev: EventView) -> str:
+        return self._fields(GREEN, ev)
+
+    def _info(self, ev: EventView) -> str:
+        return self._fields(DIM, ev)
+
     def _other(self, ev: EventView) -> str:
         data = _truncate(inspect_value(ev.data), PREVIEW_LIMIT)
         return self._c(DIM, "[event]") + f" type={ev.type} data={data}\n"
 
 
-_HANDLERS: Final = {
-    "run_started": VerboseRenderer._run_started,
-    "tool_call_started": VerboseRenderer._tool_started,
-    "tool_call_completed": VerboseRenderer._tool_completed,
-    "token_usage_updated": VerboseRenderer._token_usage,
-    "message_received": VerboseRenderer._message_received,
-    "run_completed": VerboseRenderer._run_completed,
-    "run_failed": VerboseRenderer._run_failed,
-    "error_occurred": VerboseRenderer._error_occurred,
-    "run_cancelled": VerboseRenderer._run_cancelled,
+def _input(ev: EventView) -> str:
+    """`` input=...`` for a non-empty ``tool_input`` (JSON for a mapping)."""
+    tool_input = ev.get("tool_input")
+    if tool_input is None or (isinstance(tool_input, Mapping) and not tool_input):
+        return ""
+    if isinstance(tool_input, Mapping):
+        return " input=" + _truncate(to_json(tool_input), PREVIEW_LIMIT)
+    return " input=" + _truncate(inspect_value(tool_input), PREVIEW_LIMIT)
+
+
+def _output(ev: EventView) -> str:
+    """`` output=...`` for a non-empty ``tool_output`` (JSON for containers)."""
+    output = ev.get("tool_output")
+    if output is None or (isinstance(output, str) and output == ""):
+        return ""
+    return " output=" + _truncate(to_string(output), RESULT_LIMIT)
+
+
+def _tokens(ev: EventView) -> str:
+    """`` tokens=IN/OUT`` from a ``token_usage`` mapping, else ``""``."""
+    usage = ev.get("token_usage")
+    if not isinstance(usage, Mapping):
+        return ""
+    used_in = plain(first(mapping_get(usage, "input_tokens"), 0))
+    used_out = plain(first(mapping_get(usage, "output_tokens"), 0))
+    return f" tokens={used_in}/{used_out}"
+
+
+_V = VerboseRenderer
+_HANDLERS: Final[dict[str, Callable[[VerboseRenderer, EventView], str]]] = {
+    "run_started": _V._run_started,
+    "message_sent": _V._message_sent,
+    "tool_call_started": _V._tool_started,
+    "tool_call_completed": _V._tool_completed,
+    "tool_call_failed": _V._tool_failed,
+    "tool_approval_requested": _V._approval_requested,
+    "tool_approval_granted": _V._approval_granted,
+    "tool_approval_denied": _V._approval_denied,
+    "token_usage_updated": _V._token_usage,
+    "turn_completed": _V._turn_completed,
+    "message_received": _V._message_received,
+    "run_completed": _V._run_completed,
+    "run_failed": _V._run_failed,
+    "error_occurred": _V._error_occurred,
+    "run_cancelled": _V._run_cancelled,
+    "run_timeout": _V._alert,
+    "policy_violation": _V._alert,
+    "session_failed": _V._alert,
+    "session_cancelled": _V._alert,
+    "error_recovered": _V._good,
+    **dict.fromkeys(
+        [
+            "session_created",
+            "session_started",
+            "session_paused",
+            "session_resumed",
+            "session_completed",
+            "workspace_snapshot_taken",
+            "workspace_diff_computed",
+        ],
+        _V._info,
+    ),
 }
