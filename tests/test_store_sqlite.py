@@ -5,6 +5,7 @@ These run on the real clock: worker-thread time confuses an autojump MockClock.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -16,11 +17,12 @@ from pathlib import Path
 
 import pytest
 import trio
-from _support import USER_INPUT
+from _support import USER_INPUT, ScriptedAdapter
 
 from trio_stream_session import (
     Event,
     EventType,
+    Run,
     RunStatus,
     SessionError,
     SessionStatus,
@@ -102,6 +104,35 @@ async def test_unopenable_path_is_a_clear_error(tmp_path: Path) -> None:
         async with SQLiteSessionStore(tmp_path / "missing-dir" / "x.sqlite3"):
             pass
     assert info.value.code == "storage_connection_failed"
+
+
+async def test_lone_surrogates_in_a_stream_reach_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "surrogates.sqlite3"
+    escaped = json.loads('"chunk \\ud83d"')  # a split emoji in a tool's JSON output
+    file_name = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 file name on a UTF-8 system
+    assert "\ud83d" in escaped and "\udce9" in file_name
+    emitted = [
+        {"type": "tool_call_completed", "data": {"tool_name": "cat", "tool_output": escaped}},
+        {"type": "message_streamed", "data": {"content": file_name, "delta": file_name}},
+    ]
+    prompt = {"prompt": f"summarise {file_name}"}
+    async with SQLiteSessionStore(path) as store:
+        adapter = ScriptedAdapter(emitted)
+        async with open_stream_session(adapter=adapter, input=prompt, store=store) as stream:
+            yielded = [e async for e in stream]
+    types = [EventType.TOOL_CALL_COMPLETED, EventType.MESSAGE_STREAMED]
+    assert [e.type for e in yielded] == types  # no error_occurred
+    assert stream.result is not None
+    async with SQLiteSessionStore(path) as store:
+        run: Run = await store.get_run(stream.run_id or "")
+        assert run.status is RunStatus.COMPLETED
+        assert run.input == prompt
+        stored = await store.get_events(run.session_id, run_id=run.id)
+    assert {e.id for e in yielded} < {e.id for e in stored}
+    tool = next(e for e in stored if e.type is EventType.TOOL_CALL_COMPLETED)
+    assert tool.data["tool_output"] == escaped
+    message = next(e for e in stored if e.type is EventType.MESSAGE_STREAMED)
+    assert (message.data["content"], message.data["delta"]) == (file_name, file_name)
 
 
 _APPENDER = textwrap.dedent(

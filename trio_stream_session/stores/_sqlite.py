@@ -52,18 +52,23 @@ class SQLiteSessionStore:
     for appends through this store and polls every 50 ms for other processes'.
 
     The file is opened on ``async with`` (or the first call). Every failure is
-    a :class:`~trio_stream_session.SessionError` with a storage code:
-    ``storage_connection_failed`` when the file cannot be opened (missing
-    directory, not a database, corrupt, or not writable), ``storage_read_failed``
-    / ``storage_write_failed`` for a failed read or write (``details
-    ["sqlite_error"]`` names SQLite's result code, e.g. ``SQLITE_FULL``),
-    ``migration_required`` for a file written by an older schema.
+    a :class:`~trio_stream_session.SessionError` with a storage code, never a
+    raw ``sqlite3`` error: ``storage_connection_failed`` when the file cannot
+    be opened (missing directory, not a database, damaged header, not
+    writable), ``storage_read_failed`` / ``storage_write_failed`` when a read
+    or a write fails (a damaged page, a record that does not decode, a full
+    disk; ``details["sqlite_error"]`` names SQLite's result code, such as
+    ``SQLITE_FULL``), ``migration_required`` for a file of an older schema,
+    ``storage_error`` for a newer one. Text reads back as it was given, lone
+    surrogates included (an ``os.fsdecode`` file name, a JSON ``"\\ud83d"``).
 
     ``read_only=True`` opens an existing store for reading only (``mode=ro``):
-    nothing is written to the file, so it works for a file or directory you
-    cannot write (a WAL file in such a directory is read as a snapshot), and
-    every write raises ``storage_write_failed``. The default mode needs write
-    access: it sets WAL mode and creates the schema of a new file.
+    nothing is written to the file, so it works for a file or a directory you
+    cannot write, and every write raises ``storage_write_failed``. A WAL file
+    in a directory you cannot write is read through the ``-wal``/``-shm``
+    files a writer left, or, with none left, as an immutable snapshot. The
+    default mode needs write access: it sets WAL mode and creates the schema
+    of a new file; without it, opening fails with a hint to ``read_only``.
 
     Tests that use it should run on the real clock: a ``MockClock`` with
     autojump treats time spent in worker threads as idle and jumps ahead.
