@@ -106,31 +106,27 @@ def test_sqlite_store_list_and_replay(tmp_path: Path) -> None:
 
 def test_ctrl_c_exits_130_and_records_the_run_as_cancelled(tmp_path: Path) -> None:
     db = tmp_path / "interrupted.db"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "trio_stream_session",
-            "--adapter",
-            "mock",
-            "--mock-mode",
-            "timeout",
-            "--store",
-            f"sqlite:{db}",
-            "Hi",
-        ],
+    argv = ["--adapter", "mock", "--mock-mode", "timeout", "--store", f"sqlite:{db}", "Hi"]
+    # ``with``: the pipes are closed and the child reaped however the test ends;
+    # ``kill`` in ``finally`` (a no-op once it exited): a failed assertion never
+    # leaves a running child behind to trip a later test's ResourceWarning.
+    with subprocess.Popen(
+        [sys.executable, "-m", "trio_stream_session", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
-    )
-    deadline = time.monotonic() + 30
-    while _run_status(db) != "running":
-        assert time.monotonic() < deadline, "the run never started"
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    ) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while _run_status(db) != "running":
+                assert time.monotonic() < deadline, "the run never started"
+                assert process.poll() is None, process.communicate()
+                time.sleep(0.05)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert _run_status(db) == "cancelled"
