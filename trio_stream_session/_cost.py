@@ -50,23 +50,33 @@ def calculate_cost(
     model: str | None = None,
     table: Mapping[str, Any] | None = None,
 ) -> float | None:
-    """Cost of *usage* (``input_tokens``, ``output_tokens``, ``cache_read_input_tokens``,
-    ``cache_creation_input_tokens``) for *provider*/*model*, or None without rates.
+    """Cost of *usage* for *provider*/*model*, or None without rates.
+
+    Tokens: ``input_tokens``, ``output_tokens``, ``cache_read_input_tokens``,
+    ``cache_creation_input_tokens`` (of which ``ephemeral_1h_input_tokens``
+    are 1-hour cache writes, priced at ``cache_creation_1h``, by default twice
+    the input rate); server-tool requests (``web_search_requests``, ...) at
+    the provider's ``server_tools`` price per request.
 
     >>> usage = {"input_tokens": 1000, "output_tokens": 500}
     >>> round(calculate_cost(usage, "claude", "claude-opus-4-6"), 6)
     0.0525
     """
-    rates = _rates(provider, model, load_pricing() if table is None else table)
+    table = load_pricing() if table is None else table
+    rates = _rates(provider, model, table)
     if not isinstance(rates, Mapping):
         return None
+    per_request = table[provider].get("server_tools") or {}
     input_rate = float(rates.get("input", 0.0))
+    cache_writes = _tokens(usage, "cache_creation_input_tokens", "cache_creation_tokens")
+    hour_writes = min(_tokens(usage, "ephemeral_1h_input_tokens"), cache_writes)
     cost = (
         _tokens(usage, "input_tokens") * input_rate
         + _tokens(usage, "output_tokens") * float(rates.get("output", 0.0))
         + _tokens(usage, "cache_read_input_tokens", "cache_read_tokens")
         * float(rates.get("cache_read", input_rate))
-        + _tokens(usage, "cache_creation_input_tokens", "cache_creation_tokens")
-        * float(rates.get("cache_creation", input_rate))
+        + (cache_writes - hour_writes) * float(rates.get("cache_creation", input_rate))
+        + hour_writes * float(rates.get("cache_creation_1h", 2 * input_rate))
+        + sum(_tokens(usage, key) * float(price) for key, price in per_request.items())
     )
     return cost

@@ -156,7 +156,11 @@ class Tool:
         try:
             helper = BetaFunctionTool(func, name=tool_name, description=description)
             definition = helper.to_dict()
-        except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError) as exc:
+        except (
+            pydantic.PydanticSchemaGenerationError,
+            pydantic.PydanticUserError,
+            NameError,
+        ) as exc:
             raise ValueError(f"cannot build an input schema for tool {tool_name!r}: {exc}") from exc
         return cls(
             name=tool_name,
