@@ -87,9 +87,9 @@ def latest_sequence(conn: sqlite3.Connection, session_id: str) -> int:
 def store_events(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
     stored: list[Event] = []
     for event in events:
-        found = records(conn, Event, "events WHERE id = ?", [event.id])
-        if found:
-            stored.append(found[0])
+        row = execute(conn, "SELECT record FROM events WHERE id = ?", (event.id,)).fetchone()
+        if row is not None:  # a duplicate: the event as first stored
+            stored.append(_load(Event, row[0]))
             continue
         new, values = _event_row(event, latest_sequence(conn, event.session_id or "") + 1)
         execute(conn, "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", values)
