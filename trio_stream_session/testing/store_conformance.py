@@ -341,7 +341,11 @@ async def check_lone_surrogates_round_trip(open_store: StoreFactory) -> None:
     text = _LONE_SURROGATES
     async with open_store() as store:
         session = _session(
-            f"agent {text}", id=f"ses {text}", metadata={text: text}, context={"cwd": text}
+            f"agent {text}",
+            id=f"ses {text}",
+            metadata={text: text},
+            context={"cwd": text},
+            tags=(text,),
         )
         await store.save_session(session)
         assert await store.get_session(session.id) == session
