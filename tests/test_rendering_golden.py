@@ -48,7 +48,7 @@ def test_goldens_cover_every_event_type() -> None:
         for event in GOLDEN["event_sets"]["agent_loop"]
         if event["type"] == "message_streamed"
     }
-    assert {"text", "thinking", "redacted_thinking"} <= kinds
+    assert {"text", "thinking"} <= kinds
 
 
 def test_every_new_event_set_is_rendered_by_every_text_renderer() -> None:

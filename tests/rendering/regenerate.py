@@ -2,17 +2,22 @@
 
 Run it after a deliberate change to what a renderer prints, then read the diff
 (``git diff tests/rendering/``) line by line: every changed fragment is a
-change users will see. The event sets are never touched; add a case or an
-event set by editing the JSON (a case with ``"fragments": []`` is filled in).
+change users will see. The event sets are not touched, except that
+``--record`` first re-records ``agent_loop`` from a real ``ClaudeAdapter``
+run (``scenarios.py``), for when that adapter's events change. Add a case or
+an event set by editing the JSON (a case with ``"fragments": []`` is filled in).
 
-    .venv/bin/python tests/rendering/regenerate.py
+    .venv/bin/python tests/rendering/regenerate.py [--record]
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+import trio
 
 from trio_stream_session.rendering import (
     CompactRenderer,
@@ -53,6 +58,10 @@ def fragments(golden: dict[str, Any], case: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     golden = load()
+    if "--record" in sys.argv[1:]:
+        from scenarios import claude_agent_run, golden_events
+
+        golden["event_sets"]["agent_loop"] = golden_events(trio.run(claude_agent_run))
     changed = 0
     for case in golden["cases"]:
         new = fragments(golden, case)

@@ -16,7 +16,7 @@ as ``?:<type>``)::
     turn:2:tool         turn_completed (turn number, short stop reason)
     ! timed out         run_timeout
     !ok <message>       error_recovered
-    !policy <policy> (<kind>): <message>
+    !policy <policy> (<kind>) — <message>
                         policy_violation
     s:created ... s:failed <message>
                         session lifecycle
@@ -36,20 +36,25 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ._ansi import BLUE, DIM, GREEN, MAGENTA, RED, paint
+from ._fields import (
+    error_text,
+    message_text,
+    policy_text,
+    sent_text,
+    sources,
+    stream_kind,
+    streamed_text,
+)
 from ._text import (
     EventView,
     cost_label,
-    error_text,
     first,
     inspect_value,
-    message_text,
     one_line,
     plain,
     plural,
     short_model,
     short_reason,
-    stream_kind,
-    streamed_text,
     to_json,
     truncate,
     view,
@@ -147,7 +152,7 @@ class CompactRenderer:
         return out
 
     def _message_sent(self, ev: EventView) -> str:
-        content = one_line(message_text(ev.get("content")), TOOL_PREVIEW_LIMIT)
+        content = one_line(sent_text(ev), TOOL_PREVIEW_LIMIT)
         return self._token(self._c(BLUE, "<<") + " " + self._c(DIM, content))
 
     def _tool_started(self, ev: EventView) -> str:
@@ -204,6 +209,9 @@ class CompactRenderer:
     def _message_received(self, ev: EventView) -> str:
         self.in_text = False
         content = truncate(message_text(ev.get("content")), TOOL_PREVIEW_LIMIT)
+        cited = sources(ev)
+        if cited:
+            content += f" [{plural(len(cited), 'source')}]"
         return self._token(self._c(BLUE, "msg") + " " + self._c(DIM, content))
 
     def _run_completed(self, ev: EventView) -> str:
@@ -225,12 +233,7 @@ class CompactRenderer:
         return self._note(GREEN, "!ok", one_line(error_text(ev, ""), TOOL_PREVIEW_LIMIT))
 
     def _policy(self, ev: EventView) -> str:
-        detail = plain(first(ev.get("policy"), "policy"))
-        kind = ev.get("kind")
-        detail += "" if kind is None else f" ({plain(kind)})"
-        message = error_text(ev, "")
-        detail += ": " + message if message else ""
-        return self._note(RED, "!policy", one_line(detail, TOOL_PREVIEW_LIMIT))
+        return self._note(RED, "!policy", one_line(policy_text(ev), TOOL_PREVIEW_LIMIT))
 
     def _session(self, ev: EventView) -> str:
         state = ev.type.removeprefix("session_")

@@ -1,42 +1,44 @@
 """``StudioRenderer``: a human-readable transcript with tool spinners and summaries.
 
 Output follows the reference ``StudioRenderer`` (``reference/rendering_spec.md``
-§8) for the events the reference knows, and speaks every other event type
-the library emits::
+§8) for the events the reference knows, and speaks every other type::
 
-      ● claude-sonnet-4-5 session started
+      ● claude-haiku-4-5 session started
 
-      thinking: The user wants the weather...
+      thinking: Two cities: call the tool twice.
 
-      Let me check.
-      ? Approval requested: get_weather
-      ✓ Approved: get_weather
-      ✗ get_weather failed — city not found        (closes its ◐ line)
-      ● Turn 1 complete (tool_use)
+      Checking both cities.
+      ◐ Using get_weather(city='Paris')
+      ? Approval requested: get_weather(city='Paris')
+      ✓ Approved: get_weather(city='Paris')
+      ✗ get_weather(city='Paris') failed — TimeoutError: no answer
+      ● Turn 1: 1 tool result sent back
+      ✓ Searched: "Paris weather" (1 result)
 
-      ● Session complete (end_turn) — 120/40 tokens, 1 tool
+      Paris is probably rainy.
+      [1] Paris forecast — https://meteo.example/paris
 
-``run_timeout``, ``policy_violation`` and ``error_recovered`` get a ✗ or ✓
-line, ``message_sent`` a ``> prompt`` line, ``session_paused``/``resumed``
-and workspace events a dim ● line; session bookkeeping (created, started,
-completed, failed, cancelled: the run's own events already said it),
-``message_received`` and ``token_usage_updated`` print nothing. Any other
-type prints ``? <type> {data}``, the data in Python's ``repr`` form.
+      ● Session complete (end_turn) — 1067/137 tokens, 2 tools
+
+``run_timeout``, ``policy_violation``, ``error_recovered`` and
+``turn_completed`` get a line of their own, a prompt (``message_sent``) a
+``> prompt`` line, ``session_paused``/``resumed`` and workspace events a dim
+● line. Session bookkeeping (the run's own events say it), token usage and
+``message_received`` (its text was streamed; only the sources it cites are
+shown) print nothing. Any other type prints ``? <type> {data}``, the data in
+Python's ``repr`` form.
 
 Tool calls may overlap (an agent runs a turn's tools concurrently): each
-completion finds its own start by ``tool_call_id``. On a TTY the spinner line
-of the latest tool is overwritten by its summary; anything printed while it
-is open first ends that line, so nothing is appended to or erased with it.
-(The reference appended errors to an open spinner line, erased text streamed
-while a tool ran, and let an empty first text chunk swallow the next chunk's
-indent: those three quirks are fixed.) Kept for parity: an empty
-``tool_input`` (``{}``) on the completion event hides the start event's
-input (``Read file (2 lines)``); ``tty=None`` looks at the process's stdout,
-not at the sinks.
+completion finds its start by ``tool_call_id``. On a TTY the spinner line of
+the latest tool is overwritten by its summary; anything printed while it is
+open first ends that line. (The reference appended errors to an open spinner
+line, erased text streamed while a tool ran, and let an empty first text chunk
+swallow the next chunk's indent: fixed.) Kept for parity: an empty
+``tool_input`` (``{}``) on the completion event hides the start event's input
+(``Read file (2 lines)``); ``tty=None`` looks at the process's stdout.
 
 Deviations: numbers print with Python's ``round``/``str``; ``tool_output``
-and ``indent`` are validated (``ValueError``) instead of silently falling
-back; the closing line uses singulars (``1 tool``).
+and ``indent`` are validated (``ValueError``); singulars (``1 tool``).
 """
 
 from __future__ import annotations
@@ -46,29 +48,35 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
 from . import _ansi
+from ._fields import (
+    error_text,
+    message_text,
+    policy_text,
+    sent_text,
+    sources,
+    stream_kind,
+    streamed_text,
+    turn_label,
+    usage_tokens,
+)
 from ._text import (
     EventView,
-    error_text,
     first,
     inspect_value,
     mapping_get,
-    message_text,
     one_line,
     plain,
     plural,
-    stream_kind,
-    streamed_text,
     truncate,
-    turn_label,
     view,
 )
 from ._tool_summary import (
     failure_line,
-    is_failed,
     normalize_output,
     preview_lines,
     spinner_text,
     summary_line,
+    tool_info,
     tool_label,
 )
 
@@ -186,6 +194,9 @@ class StudioRenderer:
         return f"{head}\n{self._pad}{label}{text}"
 
     def _message_sent(self, ev: EventView) -> str:
+        if ev.get("kind") == "tool_results":
+            text = turn_label(ev).capitalize() + ": " + sent_text(ev) + " sent back"
+            return self._mark(_ansi.dim, _ansi.INFO, _ansi.dim(text, self.color))
         shown = one_line(message_text(ev.get("content")), _LINE_LIMIT)
         return f"{self._close_line()}\n{self._pad}{_ansi.dim('>', self.color)} {shown}\n"
 
@@ -214,20 +225,20 @@ class StudioRenderer:
         The head overwrites the call's own spinner line when that is the open
         line (on a TTY), else ends whatever line is open.
         """
-        key = _key(ev.get("tool_call_id"))
-        started = self.running.pop(key, None)
-        if started is None and self.current_tool is not None:
-            started = self.current_tool  # a completion without an id: the latest start
-            self.running.pop(_key(started["id"]), None)
+        call_id = ev.get("tool_call_id")
+        started = self.running.pop(_key(call_id), None)
+        latest = self.current_tool
+        if started is None and latest is not None and None in (call_id, latest["id"]):
+            started = latest  # as the reference: an unmatched completion is the latest start's
+            self.running.pop(_key(latest["id"]), None)
         if started is not None and self._spinner == _key(started["id"]):
             self._spinner = _CLOSED
-            self.phase = "idle"
             head = _ansi.clear_line()
         else:
             head = self._close_line()
         self.current_tool = None
         self.phase = "idle"
-        return head, _tool_info(started, ev)
+        return head, tool_info(started, ev.get)
 
     def _tool_completed(self, ev: EventView) -> str:
         head, info = self._finish_tool(ev)
@@ -239,6 +250,8 @@ class StudioRenderer:
 
     def _tool_failed(self, ev: EventView) -> str:
         head, info = self._finish_tool(ev)
+        if ev.get("denied") is True:
+            return head  # the tool_approval_denied line said it
         info["status"] = "failed"
         error = first(ev.get("error_message"), info["output"])
         cross = _ansi.red(_ansi.FAILURE, self.color)
@@ -265,19 +278,23 @@ class StudioRenderer:
         }
         return tool_label(info)
 
-    def _approval_requested(self, ev: EventView) -> str:
-        text = "Approval requested: " + self._approval_label(ev)
-        return self._mark(_ansi.magenta, "?", text)
+    def _approval(self, ev: EventView) -> str:
+        """``? Approval requested: ...``, ``✓ Approved: ...``, ``✗ Denied: ... — reason``."""
+        paint, symbol, verb = _APPROVALS[ev.type]
+        text = verb + self._approval_label(ev)
+        reason = one_line(ev.get("reason"), _LINE_LIMIT)
+        return self._mark(paint, symbol, text + (" — " + reason if reason else ""))
 
-    def _approval_granted(self, ev: EventView) -> str:
-        return self._mark(_ansi.green, _ansi.SUCCESS, "Approved: " + self._approval_label(ev))
-
-    def _approval_denied(self, ev: EventView) -> str:
-        reason = ev.get("reason")
-        text = "Denied: " + self._approval_label(ev)
-        if reason is not None and reason != "":
-            text += " — " + one_line(reason, _LINE_LIMIT)
-        return self._mark(_ansi.red, _ansi.FAILURE, text)
+    def _message_received(self, ev: EventView) -> str:
+        """Nothing (the text was streamed), except the sources its text cites."""
+        cited = sources(ev)
+        if not cited:
+            return ""
+        head = self._close_line()
+        return head + "".join(
+            f"{self._pad}{_ansi.dim(f'[{n}]', self.color)} {truncate(source, _LINE_LIMIT)}\n"
+            for n, source in enumerate(cited, 1)
+        )
 
     def _token_usage(self, ev: EventView) -> str:
         self.total_input_tokens = first(ev.get("input_tokens"), 0)
@@ -291,11 +308,8 @@ class StudioRenderer:
         text = turn_label(ev).capitalize() + " complete"
         reason = ev.get("stop_reason")
         text += "" if reason is None else f" ({plain(reason)})"
-        usage = ev.get("token_usage")
-        if isinstance(usage, Mapping):
-            tokens_in = plain(first(mapping_get(usage, "input_tokens"), 0))
-            tokens_out = plain(first(mapping_get(usage, "output_tokens"), 0))
-            text += f" — {tokens_in}/{tokens_out} tokens"
+        tokens = usage_tokens(ev.get("token_usage"))
+        text += "" if tokens is None else f" — {tokens[0]}/{tokens[1]} tokens"
         return self._mark(_ansi.dim, _ansi.INFO, _ansi.dim(text, self.color))
 
     def _run_completed(self, ev: EventView) -> str:
@@ -335,11 +349,8 @@ class StudioRenderer:
         return self._mark(_ansi.green, _ansi.SUCCESS, text)
 
     def _policy_violation(self, ev: EventView) -> str:
-        text = "Policy violation: " + plain(first(ev.get("policy"), "policy"))
-        kind = ev.get("kind")
-        text += "" if kind is None else f" ({plain(kind)})"
-        message = one_line(error_text(ev, ""), _LINE_LIMIT)
-        return self._mark(_ansi.red, _ansi.FAILURE, text + (" — " + message if message else ""))
+        text = "Policy violation: " + one_line(policy_text(ev), _LINE_LIMIT)
+        return self._mark(_ansi.red, _ansi.FAILURE, text)
 
     def _notice(self, ev: EventView) -> str:
         """A dim ``● session paused`` line for lifecycle news worth a line."""
@@ -367,25 +378,22 @@ def _is_zero(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 
-def _tool_info(current: Mapping[str, Any] | None, ev: EventView) -> dict[str, Any]:
-    current = current or {}
-    output = ev.get("tool_output")
-
-    def from_output(key: str) -> Any:
-        return mapping_get(output, key) if isinstance(output, Mapping) else None
-
-    info: dict[str, Any] = {
-        "name": first(ev.get("tool_name"), current.get("name"), "tool"),
-        "input": first(ev.get("tool_input"), current.get("input"), {}),
-        "output": output,
-        "exit_code": first(ev.get("exit_code"), from_output("exit_code")),
-        "duration_ms": first(ev.get("duration_ms"), from_output("duration_ms")),
-        "status": first(ev.get("status"), from_output("status")),
-    }
-    info["status"] = "failed" if is_failed(info) else "completed"
-    return info
-
-
+#: Per approval event: colour, symbol, and the words before the tool's label.
+_APPROVALS: Final[dict[str, tuple[Callable[[str, bool], str], str, str]]] = {
+    "tool_approval_requested": (_ansi.magenta, "?", "Approval requested: "),
+    "tool_approval_granted": (_ansi.green, _ansi.SUCCESS, "Approved: "),
+    "tool_approval_denied": (_ansi.red, _ansi.FAILURE, "Denied: "),
+}
+#: Session bookkeeping: the run's own events already said it.
+_SILENT_SESSION: Final = [
+    f"session_{state}" for state in ("created", "started", "completed", "failed", "cancelled")
+]
+_NOTICES: Final = [
+    "session_paused",
+    "session_resumed",
+    "workspace_snapshot_taken",
+    "workspace_diff_computed",
+]
 _S = StudioRenderer
 _HANDLERS: Final[dict[str, Callable[[StudioRenderer, EventView], str]]] = {
     "run_started": _S._run_started,
@@ -394,12 +402,10 @@ _HANDLERS: Final[dict[str, Callable[[StudioRenderer, EventView], str]]] = {
     "tool_call_started": _S._tool_started,
     "tool_call_completed": _S._tool_completed,
     "tool_call_failed": _S._tool_failed,
-    "tool_approval_requested": _S._approval_requested,
-    "tool_approval_granted": _S._approval_granted,
-    "tool_approval_denied": _S._approval_denied,
+    **dict.fromkeys(_APPROVALS, _S._approval),
     "token_usage_updated": _S._token_usage,
     "turn_completed": _S._turn_completed,
-    "message_received": _S._silent,
+    "message_received": _S._message_received,
     "run_completed": _S._run_completed,
     "run_failed": _S._run_failed,
     "run_cancelled": _S._run_cancelled,
@@ -407,23 +413,6 @@ _HANDLERS: Final[dict[str, Callable[[StudioRenderer, EventView], str]]] = {
     "error_occurred": _S._error_occurred,
     "error_recovered": _S._error_recovered,
     "policy_violation": _S._policy_violation,
-    **dict.fromkeys(
-        [
-            "session_created",
-            "session_started",
-            "session_completed",
-            "session_failed",
-            "session_cancelled",
-        ],
-        _S._silent,
-    ),
-    **dict.fromkeys(
-        [
-            "session_paused",
-            "session_resumed",
-            "workspace_snapshot_taken",
-            "workspace_diff_computed",
-        ],
-        _S._notice,
-    ),
+    **dict.fromkeys(_SILENT_SESSION, _S._silent),
+    **dict.fromkeys(_NOTICES, _S._notice),
 }

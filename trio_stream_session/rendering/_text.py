@@ -28,15 +28,12 @@ from typing import Any, Final
 from .._events import Event
 
 __all__ = [
-    "THINKING_KINDS",
     "EventView",
-    "error_text",
     "first",
     "inspect_value",
     "is_number",
     "jsonable",
     "mapping_get",
-    "message_text",
     "number_text",
     "one_line",
     "plain",
@@ -45,12 +42,9 @@ __all__ = [
     "safe_str",
     "short_model",
     "short_reason",
-    "stream_kind",
-    "streamed_text",
     "to_json",
     "to_string",
     "truncate",
-    "turn_label",
     "view",
 ]
 
@@ -332,58 +326,9 @@ def cost_label(cost: Any, digits: int, prefix: str) -> str:
     return prefix + number_text(round_number(cost, digits))
 
 
-#: ``message_streamed`` kinds that are the model's thinking, not its reply.
-THINKING_KINDS: Final = frozenset({"thinking", "redacted_thinking"})
-
-
-def stream_kind(ev: EventView) -> str:
-    """``"thinking"`` for a streamed thinking chunk, else ``"text"``."""
-    kind = ev.get("kind")
-    return "thinking" if isinstance(kind, str) and kind in THINKING_KINDS else "text"
-
-
-def streamed_text(ev: EventView) -> str:
-    """The chunk of a ``message_streamed`` event (``delta``, else ``content``).
-
-    A redacted thinking block carries no text: it reads ``[redacted]``.
-    """
-    text = plain(first(ev.get("delta"), ev.get("content"), ""))
-    if text == "" and ev.get("kind") == "redacted_thinking":
-        return "[redacted]"
-    return text
-
-
-def message_text(content: Any) -> str:
-    """The text of a message's content: a string, or the ``text`` of its blocks.
-
-    ``None`` -> ``""``; anything else in its Python form.
-    """
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list | tuple):
-        parts = [mapping_get(block, "text") for block in content]
-        texts = [part for part in parts if isinstance(part, str)]
-        if texts:
-            return "\n".join(texts)
-    return inspect_value(content)
-
-
-def error_text(ev: EventView, default: str = "unknown error") -> str:
-    """The message of an error-like event: ``error_message``, else ``message``."""
-    return plain(first(ev.get("error_message"), ev.get("message"), default))
-
-
 def plural(count: int, word: str) -> str:
     """``1 event``, ``2 events``, ``0 tools``."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def turn_label(ev: EventView) -> str:
-    """``turn 2`` for a ``turn_completed`` event with a turn number, else ``turn``."""
-    number = first(ev.get("turn"), ev.get("turn_number"))
-    return "turn" if number is None else f"turn {plain(number)}"
 
 
 def one_line(value: Any, limit: int) -> str:

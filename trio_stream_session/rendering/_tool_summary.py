@@ -5,8 +5,11 @@ a spinner text while a tool runs (``Reading lib/sink.ex``), a summary line when
 it completes (``Read lib/sink.ex (72 lines)``) and the last lines of its output
 for the preview mode. Beyond the reference: :func:`failure_line` for a failed
 call (``Read failed: lib/sink.ex — no such file``), :func:`tool_label` for
-approvals (``Bash: mix test``), and the spinners of ``WebFetch``/``WebSearch``
-also for the lower-case server-tool names ``web_fetch``/``web_search``.
+approvals (``Bash (mix test)``), tools without a phrase of their own shown as
+a Python call (``get_weather(city='Paris')``), the spinners of
+``WebFetch``/``WebSearch`` also for the server tools ``web_fetch``/``web_search``
+(whose result list is counted: ``Searched: "trio" (5 results)``), and Codex's
+``apply_patch`` (``Patched src/a.py and 2 more``).
 
 *info* is a mapping with the keys ``name``, ``input``, ``output``,
 ``exit_code``, ``duration_ms`` and ``status`` (any may be missing). Numbers use
@@ -45,6 +48,7 @@ __all__ = [
     "shorten_path",
     "spinner_text",
     "summary_line",
+    "tool_info",
     "tool_label",
 ]
 
@@ -83,7 +87,9 @@ def _path(tool_input: Mapping[Any, Any]) -> str:
 
 
 def normalize_output(output: Any, _depth: int = 0) -> str:
-    """Tool output as text: the ``output`` key of a mapping, ``""`` for None."""
+    """Tool output as text: the ``output`` key of a mapping, ``""`` for None or
+    ``{}``, one line per item of a list (content blocks by their text, search
+    results by their title and URL)."""
     if output is None:
         return ""
     if isinstance(output, str):
@@ -93,7 +99,23 @@ def normalize_output(output: Any, _depth: int = 0) -> str:
             return normalize_output(mapping_get(output, "output"), _depth + 1)
         text = inspect_value(output)
         return "" if text == "{}" else text
+    if isinstance(output, list | tuple) and _depth < _MAX_NESTING:
+        return "\n".join(_item_text(item, _depth + 1) for item in output)
     return _to_string(output)
+
+
+def _item_text(item: Any, depth: int) -> str:
+    """One item of a list output: a content block's ``text``, a search result's
+    ``title — url``, else the item as :func:`normalize_output` shows it."""
+    if isinstance(item, Mapping):
+        text = mapping_get(item, "text")
+        if isinstance(text, str):
+            return text
+        parts = [mapping_get(item, key) for key in ("title", "url")]
+        shown = [part for part in parts if isinstance(part, str) and part]
+        if shown:
+            return " — ".join(shown)
+    return normalize_output(item, depth)
 
 
 def _has_key(mapping: Mapping[Any, Any], key: str) -> bool:
@@ -154,6 +176,29 @@ def host(url: Any) -> str | None:
     return hostname or None
 
 
+def tool_info(started: Mapping[str, Any] | None, get: Callable[[str], Any]) -> dict[str, Any]:
+    """The *info* of a finished call: its completion event's data (read with *get*)
+    over what its start said (*started*: ``name``, ``input``), with ``exit_code``,
+    ``duration_ms`` and ``status`` also looked up in a mapping ``tool_output``,
+    and ``status`` settled to ``"failed"`` or ``"completed"``."""
+    started = started or {}
+    output = get("tool_output")
+
+    def from_output(key: str) -> Any:
+        return mapping_get(output, key) if isinstance(output, Mapping) else None
+
+    info: dict[str, Any] = {
+        "name": first(get("tool_name"), started.get("name"), "tool"),
+        "input": first(get("tool_input"), started.get("input"), {}),
+        "output": output,
+        "exit_code": first(get("exit_code"), from_output("exit_code")),
+        "duration_ms": first(get("duration_ms"), from_output("duration_ms")),
+        "status": first(get("status"), from_output("status")),
+    }
+    info["status"] = "failed" if is_failed(info) else "completed"
+    return info
+
+
 def is_failed(info: Mapping[str, Any]) -> bool:
     """True if the status says ``failed`` or the exit code is a non-zero integer."""
     status = mapping_get(info, "status")
@@ -170,12 +215,38 @@ def spinner_text(info: Mapping[str, Any]) -> str:
     tool = _tool(info)
     inp = _input(info)
     spinner = _SPINNERS.get(tool)
-    return spinner(inp) if spinner is not None else "Using " + tool
+    return spinner(inp) if spinner is not None else "Using " + _call(tool, inp)
+
+
+def _call(tool: str, inp: Mapping[Any, Any]) -> str:
+    """A tool with no phrase of its own, shown as a Python call: ``get_weather(city='Paris')``."""
+    try:
+        items = list(inp.items())
+    except Exception:
+        items = []
+    if not items:
+        return tool
+    args = ", ".join(f"{_to_string(key)}={inspect_value(value)}" for key, value in items)
+    return f"{tool}({_trunc(args, _COMMAND_LIMIT)})"
 
 
 def _bash_spinner(inp: Mapping[Any, Any]) -> str:
     command = _iv(inp, "command")
     return "Running: " + _trunc(command, _COMMAND_LIMIT) if command else "Running bash"
+
+
+def _patched(inp: Mapping[Any, Any]) -> str:
+    """The files of a Codex ``apply_patch`` call: ``src/a.py`` or ``src/a.py and 2 more``."""
+    changes = mapping_get(inp, "changes")
+    paths = [
+        path
+        for change in (changes if isinstance(changes, list | tuple) else ())
+        if isinstance(path := mapping_get(change, "path"), str) and path
+    ]
+    if not paths:
+        return "files"
+    more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+    return shorten_path(paths[0]) + more
 
 
 def _grep_spinner(inp: Mapping[Any, Any]) -> str:
@@ -192,6 +263,7 @@ _SPINNERS: Final[dict[str, Callable[[Mapping[Any, Any]], str]]] = {
     "Task": lambda inp: "Running task: " + (_iv(inp, "description") or "task"),
     "WebFetch": lambda inp: "Fetching " + (host(_iv(inp, "url")) or "web resource"),
     "WebSearch": lambda inp: f'Searching: "{_iv(inp, "query") or ""}"',
+    "apply_patch": lambda inp: "Patching " + _patched(inp),
 }
 _SPINNERS["web_fetch"] = _SPINNERS["WebFetch"]
 _SPINNERS["web_search"] = _SPINNERS["WebSearch"]
@@ -219,6 +291,8 @@ def summary_line(info: Mapping[str, Any]) -> str:
         return f"Wrote {shorten_path(_path(inp))} ({plural(line_count(content), 'line')})"
     if tool == "Edit":
         return f"Edited {shorten_path(_path(inp))}"
+    if tool == "apply_patch":
+        return "Patched " + _patched(inp)
     if tool == "Glob":
         return f"Found {plural(line_count(output), 'file')} matching {_iv(inp, 'pattern') or '*'}"
     if tool == "Grep":
@@ -228,7 +302,12 @@ def summary_line(info: Mapping[str, Any]) -> str:
     if tool == "Task":
         description = _iv(inp, "description") or "task"
         return f"Task complete: {description}" + (f" ({duration})" if duration else "")
-    return f"{tool} complete" + (f" ({size})" if size else "")
+    results = mapping_get(info, "output")
+    if tool in ("WebSearch", "web_search") and isinstance(results, list):
+        query = _iv(inp, "query") or ""
+        return f'Searched: "{query}" ({plural(len(results), "result")})'
+    name = tool if tool in _SPINNERS else _call(tool, inp)
+    return f"{name} complete" + (f" ({size})" if size else "")
 
 
 def preview_lines(info: Mapping[str, Any], n: int = 3) -> list[str]:
@@ -246,6 +325,8 @@ def _subject(tool: str, inp: Mapping[Any, Any]) -> str | None:
         return None if command is None else _trunc(command, _COMMAND_LIMIT)
     if tool in ("Read", "Write", "Edit"):
         return shorten_path(_path(inp))
+    if tool == "apply_patch":
+        return _patched(inp)
     if tool in ("Glob", "Grep"):
         return _iv(inp, "pattern")
     if tool == "Task":
@@ -258,11 +339,14 @@ def _subject(tool: str, inp: Mapping[Any, Any]) -> str | None:
 
 
 def tool_label(info: Mapping[str, Any]) -> str:
-    """The tool and what it works on: ``Bash (mix test)``, ``get_weather``."""
+    """The tool and what it works on: ``Bash (mix test)``, ``get_weather(city='Paris')``."""
     name = mapping_get(info, "name")
     label = "tool" if name is None or name == "" else _to_string(name)
-    subject = _subject(_tool(info), _input(info))
-    return f"{label} ({subject})" if subject else label
+    tool = _tool(info)
+    subject = _subject(tool, _input(info))
+    if subject:
+        return f"{label} ({subject})"
+    return label if tool in _SPINNERS else _call(label, _input(info))
 
 
 def failure_line(info: Mapping[str, Any], error: Any = None) -> str:
@@ -276,7 +360,9 @@ def failure_line(info: Mapping[str, Any], error: Any = None) -> str:
     if tool == "bash" and mapping_get(info, "exit_code") is not None:
         return summary_line({**info, "status": "failed"})
     subject = _subject(tool, _input(info))
-    name = "Bash" if tool == "bash" else tool
-    line = f"{name} failed: {subject}" if subject else f"{name} failed"
+    if subject:
+        line = f"{'Bash' if tool == 'bash' else tool} failed: {subject}"
+    else:
+        line = f"{tool if tool in _SPINNERS else _call(tool, _input(info))} failed"
     detail = one_line(normalize_output(error), _ERROR_LIMIT)
     return f"{line} — {detail}" if detail else line

@@ -24,18 +24,22 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from ._ansi import BLUE, DIM, GREEN, MAGENTA, RED, paint
+from ._fields import (
+    error_text,
+    message_text,
+    sent_text,
+    sources,
+    stream_kind,
+    streamed_text,
+    usage_tokens,
+)
 from ._text import (
     EventView,
     cost_label,
-    error_text,
     first,
     inspect_value,
-    mapping_get,
-    message_text,
     plain,
     plural,
-    stream_kind,
-    streamed_text,
     to_json,
     to_string,
     view,
@@ -119,8 +123,9 @@ class VerboseRenderer:
 
     def _message_sent(self, ev: EventView) -> str:
         role = plain(first(ev.get("role"), "user"))
-        content = _truncate(message_text(ev.get("content")), RESULT_LIMIT)
-        return self._line(BLUE, "message_sent", f" role={role} content={content}")
+        content = _truncate(sent_text(ev), RESULT_LIMIT)
+        extra = _optional(ev, "kind", "turn")
+        return self._line(BLUE, "message_sent", f" role={role}{extra} content={content}")
 
     def _tool_started(self, ev: EventView) -> str:
         self.tool_count += 1
@@ -170,16 +175,16 @@ class VerboseRenderer:
         return self._c(DIM, "[token_usage]") + f" input={tokens_in} output={tokens_out}{cost}\n"
 
     def _turn_completed(self, ev: EventView) -> str:
-        number = first(ev.get("turn"), ev.get("turn_number"))
-        fields = "" if number is None else f" turn={plain(number)}"
-        reason = ev.get("stop_reason")
-        fields += "" if reason is None else f" stop_reason={plain(reason)}"
+        fields = _optional(ev, "turn", "turn_number", "stop_reason")
         return self._line(BLUE, "turn_completed", fields + _tokens(ev))
 
     def _message_received(self, ev: EventView) -> str:
         role = plain(first(ev.get("role"), "assistant"))
+        extra = _optional(ev, "turn", "stop_reason")
         content = _truncate(message_text(ev.get("content")), RESULT_LIMIT)
-        return self._c(BLUE, "[message_received]") + f" role={role} content={content}\n"
+        cited = sources(ev)
+        shown = " sources=" + _truncate(", ".join(cited), RESULT_LIMIT) if cited else ""
+        return self._line(BLUE, "message_received", f" role={role}{extra} content={content}{shown}")
 
     def _run_completed(self, ev: EventView) -> str:
         reason = plain(first(ev.get("stop_reason"), "end_turn"))
@@ -241,14 +246,20 @@ def _output(ev: EventView) -> str:
     return " output=" + _truncate(to_string(output), RESULT_LIMIT)
 
 
+def _optional(ev: EventView, *keys: str) -> str:
+    """`` key=value`` for each of *keys* the data has (not None)."""
+    values = ((key, ev.get(key)) for key in keys)
+    return "".join(
+        f" {key}={_truncate(plain(value), PREVIEW_LIMIT)}"
+        for key, value in values
+        if value is not None
+    )
+
+
 def _tokens(ev: EventView) -> str:
     """`` tokens=IN/OUT`` from a ``token_usage`` mapping, else ``""``."""
-    usage = ev.get("token_usage")
-    if not isinstance(usage, Mapping):
-        return ""
-    used_in = plain(first(mapping_get(usage, "input_tokens"), 0))
-    used_out = plain(first(mapping_get(usage, "output_tokens"), 0))
-    return f" tokens={used_in}/{used_out}"
+    tokens = usage_tokens(ev.get("token_usage"))
+    return "" if tokens is None else f" tokens={tokens[0]}/{tokens[1]}"
 
 
 _V = VerboseRenderer
