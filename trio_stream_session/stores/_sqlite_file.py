@@ -98,10 +98,12 @@ def open_connection(path: str, *, busy_timeout: float, read_only: bool) -> sqlit
 
     Read-write: WAL mode, and the schema created in one write transaction if
     the file is new, so this needs write access to the file and its directory.
-    Read-only: opened with ``mode=ro``, nothing is written; a WAL file in a
-    directory we cannot write (no ``-shm`` can be made) and with no ``-wal``
-    left over is opened ``immutable``, which is only sound because nobody can
-    write to it there either. Every failure is a ``SessionError``:
+    Read-only: opened with ``mode=ro``, the database is never written. A WAL
+    file in a directory we cannot write (no ``-shm`` can be made there) and
+    with no ``-wal`` left over holds everything committed, and is opened
+    ``immutable``: a snapshot, which assumes nobody writes it meanwhile (a
+    writer would have to create its ``-wal`` there; what it wrote would not be
+    seen, and a reader could see a torn page). Every failure is a ``SessionError``:
     ``storage_connection_failed``, ``migration_required`` or ``storage_error``.
     """
     conn: sqlite3.Connection | None = None
