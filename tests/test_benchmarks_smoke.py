@@ -97,11 +97,19 @@ def test_measurements_are_plausible(run: tuple[dict[str, Any], str]) -> None:
 
 
 def test_targets_are_all_reported(run: tuple[dict[str, Any], str]) -> None:
+    """Every target is measured, judged from its own measurement and limit, and
+    shown in the table with that verdict (whether it is met is not asserted)."""
     document, stdout = run
     targets = {t["name"]: t for t in document["targets"]}
     assert set(targets) == TARGETS
-    for target in targets.values():
-        assert target["met"] in (True, False)
-        assert target["measured"] is not None
-    assert "Targets" in stdout
-    assert "MISSED" in stdout or "met" in stdout
+    table = stdout[stdout.index("Targets") :].splitlines()
+    for name, target in targets.items():
+        measured, limit = target["measured"], target["limit"]
+        assert isinstance(measured, float) and math.isfinite(measured), name
+        assert target["met"] is (measured <= limit), name
+        if target["unit"] == "x":  # a ratio to raw Trio
+            assert measured > 0, name
+        status = "met" if target["met"] else "MISSED"
+        [row] = [line for line in table if target["target"] in line]
+        _, shown_unit, shown_status, *_ = row.split(target["target"], 1)[1].split()
+        assert (shown_unit, shown_status) == (target["unit"], status), row
