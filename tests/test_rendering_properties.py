@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -173,3 +174,37 @@ def test_cyclic_data_does_not_crash() -> None:
         for renderer in renderers():
             assert isinstance(renderer.render({"type": type_, "data": loop}), str)
         json.loads(_dumps(full_entry({"type": type_, "data": loop})))
+
+
+# Values in Python's form, never Elixir's: no `%{`, `nil` or ` => ` for any data
+# (whose own text cannot contain them).
+safe_text = st.text(alphabet="abcxyz _-.:/'\"\n", max_size=8)
+python_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | safe_text,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.sampled_from(FIELDS) | safe_text, inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+typed_events = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from([t.value for t in EventType] + ["custom_event"]),
+        "data": st.dictionaries(st.sampled_from(FIELDS) | safe_text, python_values, max_size=6),
+    }
+)
+ELIXIR = re.compile(r"%\{|\bnil\b|\s=>\s")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(typed_events, max_size=8))
+def test_no_renderer_shows_elixir_terms(batch: list[dict[str, Any]]) -> None:
+    text_renderers: list[Renderer] = [
+        CompactRenderer(color=False),
+        VerboseRenderer(color=False),
+        StudioRenderer(color=False, tty=True, tool_output="full"),
+    ]
+    for renderer in text_renderers:
+        text = "".join(renderer.render(event) for event in batch) + renderer.finish()
+        assert not ELIXIR.search(text), text

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from trio_stream_session.rendering._tool_summary import (
+    failure_line,
     format_duration,
     format_size,
     host,
@@ -15,6 +16,8 @@ from trio_stream_session.rendering._tool_summary import (
     shorten_path,
     spinner_text,
     summary_line,
+    tool_info,
+    tool_label,
 )
 
 
@@ -201,3 +204,115 @@ def test_host() -> None:
     assert host("notaurl") is None
     assert host("http://[broken") is None
     assert host(None) is None
+
+
+# Beyond the reference: failures, approvals, Python-call labels, server tools, Codex patches
+
+
+def test_tool_without_a_phrase_is_shown_as_a_python_call() -> None:
+    call = info("get_weather", {"city": "Paris", "days": 2})
+    assert spinner_text(call) == "Using get_weather(city='Paris', days=2)"
+    assert summary_line({**call, "output": "sunny"}) == (
+        "get_weather(city='Paris', days=2) complete (5 chars)"
+    )
+    assert tool_label(call) == "get_weather(city='Paris', days=2)"
+    long = spinner_text(info("lookup", {"q": "x" * 80}))
+    assert long == "Using lookup(q='" + "x" * 57 + "...)"
+
+
+def test_tool_label_names_the_subject() -> None:
+    assert tool_label(info("Bash", {"command": "rm -rf build"})) == "Bash (rm -rf build)"
+    assert tool_label(info("Read", {"file_path": "a.py"})) == "Read (a.py)"
+    assert tool_label(info("WebFetch", {})) == "WebFetch"
+    assert tool_label({}) == "tool"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "expected"),
+    [
+        (
+            info("Read", {"path": "missing.txt"}),
+            "ENOENT: missing.txt",
+            "Read failed: missing.txt — ENOENT: missing.txt",
+        ),
+        (
+            info("get_weather", {"city": "Paris"}),
+            "TimeoutError: slow\nmore",
+            "get_weather(city='Paris') failed — TimeoutError: slow ...",
+        ),
+        (
+            info("Bash", {"command": "ls /x"}),
+            "ls: /x: No such file",
+            "Bash failed: ls /x — ls: /x: No such file",
+        ),
+        (
+            info("bash", {"command": "make"}, exit_code=2, output="e" * 1200),
+            "exit code 2",
+            "Bash failed: make (exit 2, 1.2k chars)",
+        ),
+        (
+            info("web_search", {"query": "trio"}),
+            "max_uses_exceeded",
+            "web_search failed: trio — max_uses_exceeded",
+        ),
+        (info("custom", {}), None, "custom failed"),
+        (
+            info("custom", {}),
+            {"message": "File not found"},
+            "custom failed — {'message': 'File not found'}",
+        ),
+    ],
+)
+def test_failure_line(call: dict[str, Any], error: Any, expected: str) -> None:
+    assert failure_line(call, error) == expected
+
+
+def test_server_web_search_results_are_counted() -> None:
+    results = [
+        {"type": "web_search_result", "title": "Trio", "url": "https://trio.rtfd.io"},
+        {"type": "web_search_result", "url": "https://x.example"},
+    ]
+    call = info("web_search", {"query": "trio docs"}, output=results)
+    assert spinner_text(call) == 'Searching: "trio docs"'
+    assert summary_line(call) == 'Searched: "trio docs" (2 results)'
+    assert preview_lines(call, 3) == ["Trio — https://trio.rtfd.io", "https://x.example"]
+    assert spinner_text(info("web_fetch", {"url": "https://a.example/x"})) == "Fetching a.example"
+
+
+def test_list_output_is_one_line_per_item() -> None:
+    blocks = [{"type": "text", "text": "first"}, "second", 3, {"other": True}]
+    assert preview_lines({"output": blocks}, 4) == ["first", "second", "3", "{'other': True}"]
+
+
+def test_codex_apply_patch() -> None:
+    changes = [{"path": "src/a.py", "kind": "update"}, {"path": "src/b.py", "kind": "add"}]
+    assert spinner_text(info("apply_patch", {"changes": changes[:1]})) == "Patching src/a.py"
+    assert summary_line(info("apply_patch", {"changes": changes})) == (
+        "Patched src/a.py and 1 more"
+    )
+    assert summary_line(info("apply_patch", {})) == "Patched files"
+
+
+def test_singular_counts() -> None:
+    assert summary_line(info("Read", {"file_path": "a"}, output="x")) == "Read a (1 line)"
+    assert summary_line(info("Glob", {"pattern": "*"}, output="a")) == "Found 1 file matching *"
+    assert summary_line(info("Grep", {"pattern": "p"}, output="a")) == 'Found 1 match for "p"'
+
+
+def test_empty_mapping_output_is_no_output() -> None:
+    assert summary_line(info("custom_tool", {}, output={})) == "custom_tool complete"
+
+
+def test_tool_info_merges_the_start_with_the_completion() -> None:
+    started = {"name": "bash", "input": {"command": "make"}}
+    data = {"tool_output": {"output": "boom", "exit_code": 2}}
+    merged = tool_info(started, data.get)
+    assert merged == {
+        "name": "bash",
+        "input": {"command": "make"},
+        "output": {"output": "boom", "exit_code": 2},
+        "exit_code": 2,
+        "duration_ms": None,
+        "status": "failed",
+    }
+    assert tool_info(None, {}.get)["name"] == "tool"
