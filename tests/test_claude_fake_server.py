@@ -173,3 +173,50 @@ async def test_the_server_notices_a_client_that_goes_away() -> None:
         with trio.fail_after(2):
             await request.finished.wait()
     assert request.disconnected
+
+
+async def test_agent_replies_fold_into_the_message_a_non_streaming_request_gets() -> None:
+    citation = {"type": "char_location", "cited_text": "1 + 1 = 2", "document_index": 0}
+    reply = FakeResponse.message(
+        [
+            {"type": "thinking", "thinking": ["a", "b"], "signature": "sig"},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "text", "text": ["1 + 1", " = 2"], "citations": [citation]},
+            {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {"q": 1}},
+            {"type": "web_search_tool_result", "tool_use_id": "srv_1", "content": []},
+        ],
+        stop_reason="stop_sequence",
+        stop_sequence="END",
+        stop_details={"type": "refusal"},
+        usage={"server_tool_use": {"web_search_requests": 1}},
+    )
+    names = [e.name for e in reply.events]
+    assert names.count("content_block_start") == 5
+    assert names.count("content_block_delta") == 2 + 1 + 1 + 2 + 4  # citations go first
+    message = json.loads(reply.message_json() or b"{}")
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "ab", "signature": "sig"},
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "text", "text": "1 + 1 = 2", "citations": [citation]},
+        {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {"q": 1}},
+        {"type": "web_search_tool_result", "tool_use_id": "srv_1", "content": []},
+    ]
+    assert message["stop_reason"] == "stop_sequence" and message["stop_sequence"] == "END"
+    assert message["stop_details"] == {"type": "refusal"}
+    assert message["usage"]["server_tool_use"] == {"web_search_requests": 1}
+    calls = FakeResponse.tool_uses([("a", {"x": 1}, "t1"), ("b", {})], text="Both.")
+    folded = json.loads(calls.message_json() or b"{}")
+    assert [b["type"] for b in folded["content"]] == ["text", "tool_use", "tool_use"]
+    assert folded["content"][1] == {"type": "tool_use", "id": "t1", "name": "a", "input": {"x": 1}}
+    assert folded["content"][2]["id"].startswith("toolu_") and folded["stop_reason"] == "tool_use"
+
+
+async def test_recorded_requests_expose_their_messages() -> None:
+    async with FakeAnthropicServer(default=FakeResponse.text("ok")) as server:
+        async with claude(server) as adapter:
+            run, session = run_for(PROMPT)
+            await adapter.execute(run, session, emit=Recorder())
+        async with anthropic.DefaultAsyncHttpxClient(base_url=server.url) as http:
+            await http.post("/v1/messages", content=b"[]")
+    assert server.requests[0].messages == [{"role": "user", "content": "hi"}]
+    assert server.requests[1].messages == []
