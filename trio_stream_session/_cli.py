@@ -32,7 +32,7 @@ EXIT_RUN_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 RENDERERS: Final = ("compact", "verbose", "studio", "passthrough")
-ADAPTERS: Final = ("claude", "codex", "amp", "mock")
+ADAPTERS: Final = ("claude", "claude-code", "codex", "amp", "mock")
 #: What a replay shows: what the live stream showed (no session bookkeeping).
 REPLAYED_TYPES: Final = frozenset(
     t for t in EventType if t.category != "session" and t is not EventType.MESSAGE_SENT
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--base-url", help="Claude API base URL (default: ANTHROPIC_BASE_URL or Anthropic's)"
     )
-    run.add_argument("--cli-path", help="path of the codex or amp executable")
+    run.add_argument("--cli-path", help="path of the claude, codex or amp executable")
     run.add_argument(
         "--mock-mode",
         default="streaming",
@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         metavar="SECONDS",
         help="end the run after this much silence (default: 120; 0 disables)",
+    )
+    run.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="end the run after this many seconds in all (default: no limit)",
     )
     out = parser.add_argument_group("output")
     out.add_argument("--renderer", choices=RENDERERS, default="compact", help="default: compact")
@@ -112,6 +117,10 @@ def _adapter_spec(args: argparse.Namespace) -> tuple[type[Any], dict[str, Any]]:
         return ClaudeAdapter, options
     if args.cli_path:
         options["executable"] = args.cli_path
+    if args.adapter == "claude-code":
+        from .adapters import ClaudeCodeAdapter
+
+        return ClaudeCodeAdapter, options
     if args.adapter == "codex":
         from .adapters import CodexAdapter
 
@@ -119,6 +128,19 @@ def _adapter_spec(args: argparse.Namespace) -> tuple[type[Any], dict[str, Any]]:
     from .adapters import AmpAdapter
 
     return AmpAdapter, options
+
+
+def _timeout(value: str | None) -> float | None:
+    """``--timeout``: a positive number of seconds (None: no limit)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise UsageError(f"--timeout must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
 def _renderer(name: str, color: bool, tty: bool) -> Any:
@@ -194,6 +216,7 @@ async def _run(args: argparse.Namespace, prompt: str, stdout: TextIO, stderr: Te
             input={"messages": [{"role": "user", "content": prompt}]},
             store=_store_spec(args.store),
             idle_timeout=args.idle_timeout or math.inf,
+            run_opts=None if args.timeout is None else {"adapter_opts": {"timeout": args.timeout}},
         ) as stream:
             renderer = _renderer(args.renderer, args.color, stdout.isatty())
             await render_stream(stream, renderer=renderer, sinks=_sinks(args, stdout))
@@ -220,6 +243,7 @@ def main(
     try:
         if args.idle_timeout < 0 or math.isnan(args.idle_timeout):
             raise UsageError("--idle-timeout must be >= 0 seconds")
+        args.timeout = _timeout(args.timeout)
         if args.list_sessions or args.replay:
             return trio.run(_with_store, args, stdout)
         prompt = _read_prompt(args, stdin)

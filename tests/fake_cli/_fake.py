@@ -1,13 +1,19 @@
-"""Behaviour shared by the fake ``codex`` and ``amp`` CLIs used in the tests.
+"""Behaviour shared by the fake ``claude``, ``codex`` and ``amp`` CLIs of the tests.
 
 The scripts are run with ``sys.executable``; the environment picks what they do:
 
-* ``FAKE_CLI_SCENARIO``: one of the functions in ``SCENARIOS`` (default ``ok``);
+* ``FAKE_CLI_SCENARIO``: a recording name (``recordings/<flavor>/<name>.jsonl``,
+  replayed byte for byte; ``ok`` is ``tools``) or one of the behaviours in
+  :func:`scenario` (default ``ok``);
 * ``FAKE_CLI_RECORD``: a path where the script writes, before any output, a JSON
-  record of its pid, process group, argv, cwd, stdin and API-key variables;
-* ``FAKE_CLI_DELAY``: seconds to sleep between replayed lines;
+  record of its pid, process group, argv, cwd, stdin and environment;
+* ``FAKE_CLI_DELAY``: seconds to sleep after each line;
+* ``FAKE_CLI_TICKS`` / ``FAKE_CLI_TICK_DELAY``: for ``tick``, how many progress
+  lines to print between the first and the rest of ``ok``, and how far apart;
 * ``FAKE_CLI_EXIT_CODE``: the exit status of the ``exit`` scenario (default 2);
 * ``FAKE_CLI_LINE_BYTES``: the length of the ``long_line`` scenario's line.
+
+Where each recording comes from is listed in ``tests/test_cli_agents_behaviour.py``.
 """
 
 from __future__ import annotations
@@ -21,18 +27,31 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-KEY_VARIABLES = ("CODEX_API_KEY", "OPENAI_API_KEY", "AMP_API_KEY", "FAKE_EXTRA")
+RECORDINGS = HERE / "recordings"
+KEY_VARIABLES = (
+    "CODEX_API_KEY",
+    "OPENAI_API_KEY",
+    "AMP_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "FAKE_EXTRA",
+)
 SECRET_LINE = "OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+#: Recordings of a failed turn: the real CLIs exit 1 after printing them.
+FAILED = frozenset({"fail", "rate_limited", "usage_limit", "auth_failed"})
 
 START: dict[str, dict[str, object]] = {
     "codex": {"type": "thread.started", "thread_id": "thread-fake"},
     "amp": {"type": "system", "subtype": "init", "session_id": "T-fake", "tools": ["Bash"]},
+    "claude_code": {"type": "system", "subtype": "init", "session_id": "fake-session"},
 }
 
 
 def emit(value: object) -> None:
-    line = value if isinstance(value, str) else json.dumps(value)
-    sys.stdout.write(line + "\n")
+    if isinstance(value, bytes):
+        sys.stdout.buffer.write(value + b"\n")
+    else:
+        line = value if isinstance(value, str) else json.dumps(value)
+        sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
     sys.stdout.flush()
     delay = float(os.environ.get("FAKE_CLI_DELAY", "0"))
     if delay:
@@ -59,15 +78,31 @@ def record(**extra: object) -> None:
         "argv": sys.argv[1:],
         "cwd": os.getcwd(),
         "env": {name: os.environ.get(name) for name in KEY_VARIABLES},
+        "environ": dict(os.environ),
         **extra,
     }
+    if "--mcp-config" in sys.argv:
+        config = Path(sys.argv[sys.argv.index("--mcp-config") + 1])
+        if config.is_file():
+            data["mcp_config"] = {
+                "mode": config.stat().st_mode & 0o777,
+                "content": json.loads(config.read_text()),
+            }
     temporary = f"{path}.tmp"
     Path(temporary).write_text(json.dumps(data))
     os.replace(temporary, path)
 
 
-def replay(flavor: str) -> None:
-    for line in (HERE / "recordings" / f"{flavor}_tools.jsonl").read_text().splitlines():
+def recording(flavor: str, name: str) -> list[bytes] | None:
+    """The lines of a recording, exactly as stored (None if there is none)."""
+    path = RECORDINGS / flavor / f"{'tools' if name == 'ok' else name}.jsonl"
+    if not path.is_file():
+        return None
+    return path.read_bytes().split(b"\n")[:-1]
+
+
+def replay(flavor: str, name: str = "ok") -> None:
+    for line in recording(flavor, name) or ():
         emit(line)
 
 
@@ -81,42 +116,49 @@ def echo_lines(flavor: str, prompt: str) -> list[dict[str, object]]:
             },
             {"type": "turn.completed", "usage": {"input_tokens": 3, "output_tokens": 4}},
         ]
+    session = str(START[flavor]["session_id"])
     message = {"id": "m1", "content": [{"type": "text", "text": prompt}]}
     return [
-        START["amp"],
-        {"type": "assistant", "session_id": "T-fake", "message": message},
-        {"type": "result", "subtype": "success", "session_id": "T-fake", "result": prompt},
+        START[flavor],
+        {"type": "assistant", "session_id": session, "message": message},
+        {"type": "result", "subtype": "success", "session_id": session, "result": prompt},
     ]
 
 
-def failure_line(flavor: str) -> dict[str, object]:
-    if flavor == "codex":
-        return {
-            "type": "turn.failed",
-            "error": {"message": "stream disconnected before completion"},
-        }
-    return {
-        "type": "result",
-        "subtype": "error_during_execution",
-        "session_id": "T-fake",
-        "is_error": True,
-        "error": "something failed",
-        "permission_denials": ["file_write", "bash_exec"],
-    }
+def tick(flavor: str) -> None:
+    """The first line of ``ok``, progress lines at a steady pace, then the rest."""
+    first, *rest = recording(flavor, "ok") or []
+    (progress,) = recording(flavor, "progress") or []
+    emit(first)
+    pause = float(os.environ.get("FAKE_CLI_TICK_DELAY", "1"))
+    for _ in range(int(os.environ.get("FAKE_CLI_TICKS", "180"))):
+        time.sleep(pause)
+        emit(progress)
+    for line in rest:
+        emit(line)
 
 
 def scenario(flavor: str, name: str, prompt: str) -> None:
     start = START[flavor]
-    if name in ("ok", "grandchild_exit"):
+    lines = recording(flavor, name)
+    if lines is not None:
+        for line in lines:
+            emit(line)
+        if name in FAILED:
+            warn("turn failed")
+            sys.exit(1)
+    elif name == "grandchild_exit":
         replay(flavor)
     elif name == "echo":
         for line in echo_lines(flavor, prompt):
             emit(line)
+    elif name == "tick":
+        tick(flavor)
     elif name == "exit":
         emit(start)
         warn("Error: authentication failed")
         warn(SECRET_LINE)
-        key = os.environ.get("CODEX_API_KEY") or os.environ.get("AMP_API_KEY") or "none"
+        key = next((os.environ[k] for k in KEY_VARIABLES[:4] if os.environ.get(k)), "none")
         warn(f"the key in use was {key}")
         warn("permission denied")
         sys.exit(int(os.environ.get("FAKE_CLI_EXIT_CODE", "2")))
@@ -143,31 +185,13 @@ def scenario(flavor: str, name: str, prompt: str) -> None:
         emit(start)
         emit("x" * int(os.environ.get("FAKE_CLI_LINE_BYTES", str(2 * 1024 * 1024))))
         hang()
-    elif name == "fail":
-        emit(start)
-        emit(failure_line(flavor))
-        warn("turn failed")
-        sys.exit(1)
-    elif name == "rate_limited":
-        emit(start)
-        error = {
-            "message": "Azure OpenAI rate limit hit",
-            "type": "rate_limit_error",
-            "code": "rate_limit_exceeded",
-            "status": 429,
-            "retry_after": 15,
-        }
-        emit({"type": "turn.failed", "error": error})
-        sys.exit(1)
+    elif name == "big_line":
+        # A valid JSON line of exactly 1 MiB (the default limit) is accepted.
+        replay_with_big_line(flavor)
     elif name == "error_event":
         emit(start)
         emit({"type": "error", "message": "Connection failed"})
         hang()
-    elif name == "reconnect":
-        emit(start)
-        emit({"type": "error", "message": "Reconnecting... 1/5 (stream disconnected)"})
-        for line in echo_lines(flavor, "recovered")[1:]:
-            emit(line)
     elif name == "incomplete":
         emit(start)
         sys.exit(0)
@@ -184,6 +208,14 @@ def scenario(flavor: str, name: str, prompt: str) -> None:
     else:
         warn(f"unknown scenario {name!r}")
         sys.exit(99)
+
+
+def replay_with_big_line(flavor: str) -> None:
+    """``echo``'s lines with the answer padded so its line is exactly 1 MiB."""
+    empty = echo_lines(flavor, "")[1]
+    text = "y" * (1024 * 1024 - len(json.dumps(empty).encode("utf-8")))
+    for line in echo_lines(flavor, text):
+        emit(line)
 
 
 def main(flavor: str) -> None:

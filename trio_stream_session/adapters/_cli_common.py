@@ -1,37 +1,40 @@
-"""What the Codex and Amp adapters share: options, prompt building, the run loop."""
+"""What the CLI adapters (Claude Code, Codex, Amp) share: options, the run loop,
+native resume, and the translator base class."""
 
 from __future__ import annotations
 
 import abc
-import json
+import contextlib
+import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Final, Self
 
 import trio
 
 from .._errors import SessionError
-from .._manager import resolve_execute_timeout
 from .._models import Capability, Run, Session
 from .._ports import Emit
 from ._capabilities import CLI_CAPABILITIES
 from ._cli_process import DEFAULT_MAX_LINE_BYTES, DEFAULT_TERMINATE_GRACE, CLICommand, CLIFailure
+from ._cli_support import (
+    build_prompt,
+    classify_failure,
+    current_prompt,
+    executable_argv,
+    private_json_file,
+    provider_session,
+    run_time_limit,
+)
 from ._runs import RunScopes
 from ._subprocess import MAX_WARNINGS, CLIProcess
 
-__all__ = [
-    "CLI_CAPABILITIES",
-    "PERMISSION_MODES",
-    "CLIAdapter",
-    "Translator",
-    "build_prompt",
-    "drop_none",
-    "executable_argv",
-    "int_usage",
-]
+__all__ = ["PERMISSION_MODES", "CLIAdapter", "Invocation", "Translator"]
 
+#: The library's permission vocabulary; each adapter maps the modes its CLI supports.
 PERMISSION_MODES: Final = frozenset(
     {"default", "accept_edits", "plan", "full_auto", "dangerously_skip_permissions"}
 )
@@ -40,85 +43,13 @@ _MIN_SECRET_LEN: Final = 8
 _SECRET_NAME: Final = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL", re.IGNORECASE)
 
 
-def executable_argv(executable: str | os.PathLike[str] | Sequence[str]) -> tuple[str, ...]:
-    """The command prefix for *executable*: a path or name, or a list such as
-    ``[sys.executable, "fake_codex.py"]``."""
-    if isinstance(executable, str | os.PathLike):
-        return (os.fspath(executable),)
-    argv = tuple(os.fspath(part) for part in executable)
-    if not argv or not all(isinstance(part, str) and part for part in argv):
-        raise TypeError(
-            f"executable must be a path or a non-empty list of strings, got {executable!r}"
-        )
-    return argv
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """Per-run inputs of an adapter's argv: the provider thread to resume (None
+    for a new one) and the path of the MCP config file (None without one)."""
 
-
-def drop_none(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in mapping.items() if v is not None}
-
-
-def int_usage(usage: object, keys: Sequence[str]) -> dict[str, int]:
-    """The integer token counts among *keys* in a CLI's usage mapping."""
-    if not isinstance(usage, Mapping):
-        return {}
-    found = {}
-    for key in keys:
-        value = usage.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-            found[key] = int(value)
-    return found
-
-
-def _render(value: object, empty: str) -> str:
-    if value is None:
-        return empty
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=repr)
-
-
-def _current_prompt(run_input: Mapping[str, Any]) -> str:
-    messages = run_input.get("messages")
-    if isinstance(messages, list | tuple):
-        parts = []
-        for message in messages:
-            if isinstance(message, Mapping) and str(message.get("role", "user")).lower() == "user":
-                content = message.get("content")
-                if content:
-                    parts.append(content if isinstance(content, str) else _render(content, ""))
-        return "\n".join(parts)
-    prompt = run_input.get("prompt")
-    if isinstance(prompt, str):
-        return prompt
-    return _render(dict(run_input), "")
-
-
-def build_prompt(run_input: Mapping[str, Any], transcript: object = None) -> str:
-    """The text a CLI gets on stdin: earlier conversation lines, a blank line, the prompt.
-
-    Transcript messages become ``"<role>: <content>"``,
-    ``"assistant_tool_call(<id>): <name> <input JSON>"`` and
-    ``"tool_result(<id>): <name> <output>"``; the current prompt is the
-    ``prompt`` string or the user messages' contents, one per line.
-
-    >>> build_prompt({"messages": [{"role": "system", "content": "s"}, {"content": "hi"}]})
-    'hi'
-    """
-    lines = []
-    for message in getattr(transcript, "messages", None) or ():
-        role = getattr(message, "role", "user")
-        content = getattr(message, "content", "")
-        tool_name = getattr(message, "tool_name", None)
-        call_id = getattr(message, "tool_call_id", None) or "unknown"
-        if role == "tool":
-            output = _render(getattr(message, "tool_output", None), "")
-            lines.append(f"tool_result({call_id}): {tool_name} {output}".rstrip())
-        elif tool_name is not None and not content:
-            tool_input = _render(getattr(message, "tool_input", None), "{}")
-            lines.append(f"assistant_tool_call({call_id}): {tool_name} {tool_input}")
-        elif content:
-            lines.append(f"{role}: {content}")
-    return "\n\n".join(part for part in ("\n".join(lines), _current_prompt(run_input)) if part)
+    resume_id: str | None = None
+    mcp_config: str | None = None
 
 
 class Translator(abc.ABC):
@@ -126,6 +57,9 @@ class Translator(abc.ABC):
 
     ``warnings`` is the run's shared list of notes; notes not yet reported go
     into the ``metadata["cli_warnings"]`` of the next emitted event.
+    ``last_error`` is the latest error text the CLI reported without ending
+    the run (a retry notice, an error item): it names the cause when the run
+    then fails.
     """
 
     def __init__(self, provider: str, emit: Emit, warnings: list[str]) -> None:
@@ -133,6 +67,7 @@ class Translator(abc.ABC):
         self._emit = emit
         self.warnings = warnings
         self._reported = 0
+        self.last_error: str | None = None
 
     def warn(self, note: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
@@ -145,22 +80,56 @@ class Translator(abc.ABC):
             self._reported = len(self.warnings)
         await self._emit(event)
 
+    def failure(self, kind: str, message: str, **details: Any) -> CLIFailure:
+        """A :class:`CLIFailure` whose code comes from the text of *message* and
+        the last reported error (rate limit, quota, authentication, ...)."""
+        found = classify_failure(message, self.last_error)
+        code, kind = found if found is not None else ("provider_error", kind)
+        return CLIFailure(kind, message, code=code, details=details)
+
+    def exit_failure(self, failure: CLIFailure) -> CLIFailure:
+        """*failure* (the CLI exited non-zero) with the cause the CLI reported first."""
+        if self.last_error is None:
+            return failure
+        found = classify_failure(self.last_error)
+        return CLIFailure(
+            failure.kind if found is None else found[1],
+            f"{self.last_error} ({failure.message})",
+            code=failure.code if found is None else found[0],
+            exit_code=failure.exit_code,
+            details=failure.details,
+        )
+
     @abc.abstractmethod
     async def handle(self, event: Mapping[str, Any]) -> None:
         """Handle one JSON event; raises :class:`CLIFailure` for a reported failure."""
 
     @abc.abstractmethod
     async def finish(self) -> Mapping[str, Any]:
-        """After a clean exit: emit the final events and return the run result."""
+        """After a clean exit: emit the final events and return the run result
+        (``output``, ``token_usage``, ``events``, and ``provider_session``: the
+        JSON-safe state the next run of the session needs to resume the thread)."""
 
 
 class CLIAdapter(abc.ABC):
-    """The shared part of :class:`CodexAdapter` and :class:`AmpAdapter`."""
+    """The shared part of :class:`ClaudeCodeAdapter`, :class:`CodexAdapter` and
+    :class:`AmpAdapter`.
+
+    No wall-clock limit by default: ``adapter_opts["timeout"]`` (seconds) sets
+    one; without it, the stream's idle timeout is what ends a CLI that stops
+    printing. On a continued session the CLI's own thread is resumed (the id
+    an earlier run reported, from ``session.metadata["provider_sessions"]``)
+    and only the new prompt is sent; a session without one gets the
+    transcript replayed as text on stdin.
+    """
 
     provider: ClassVar[str]
     default_executable: ClassVar[str]
-    #: Environment variables that receive ``api_key``.
-    api_key_env: ClassVar[tuple[str, ...]]
+    #: The environment variable the CLI reads its API key from (set only when
+    #: ``api_key=`` is given; nothing else is added to the child's environment).
+    api_key_env: ClassVar[str]
+    #: ``permission_mode`` -> the CLI arguments it becomes.
+    permission_args: ClassVar[Mapping[str, tuple[str, ...]]]
 
     def __init__(
         self,
@@ -169,6 +138,7 @@ class CLIAdapter(abc.ABC):
         cwd: str | os.PathLike[str] | None = None,
         model: str | None = None,
         permission_mode: str | None = None,
+        mcp_config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         api_key: str | None = None,
         env: Mapping[str, str] | None = None,
         extra_args: Sequence[str] = (),
@@ -180,12 +150,18 @@ class CLIAdapter(abc.ABC):
         )
         self.cwd = None if cwd is None else os.fspath(cwd)
         self.model = model
-        if permission_mode is not None and permission_mode not in PERMISSION_MODES:
+        if permission_mode is not None and permission_mode not in self.permission_args:
             raise ValueError(
-                f"permission_mode must be one of {sorted(PERMISSION_MODES)}, "
-                f"got {permission_mode!r}"
+                f"{type(self).__name__}: permission_mode must be one of "
+                f"{sorted(self.permission_args)}, got {permission_mode!r}"
             )
         self.permission_mode = permission_mode
+        if isinstance(mcp_config, Mapping):
+            self.mcp_config: str | Mapping[str, Any] | None = dict(mcp_config)
+        elif mcp_config is not None:
+            self.mcp_config = os.fspath(mcp_config)
+        else:
+            self.mcp_config = None
         if api_key is not None and not isinstance(api_key, str):
             raise TypeError("api_key must be a string")
         self._api_key = api_key or None
@@ -203,7 +179,7 @@ class CLIAdapter(abc.ABC):
         self._runs = RunScopes()
 
     def __repr__(self) -> str:
-        # Never the api_key or env values: they may be secrets.
+        # Never the api_key, env values or MCP config: they may hold secrets.
         return (
             f"{type(self).__name__}(executable={list(self.executable)!r}, "
             f"model={self.model!r}, cwd={self.cwd!r})"
@@ -241,35 +217,55 @@ class CLIAdapter(abc.ABC):
     # -- per-adapter hooks -----------------------------------------------------------
 
     @abc.abstractmethod
-    def _arguments(self, opts: Mapping[str, Any]) -> list[str]:
+    def _arguments(self, invocation: Invocation) -> list[str]:
         """The CLI's arguments after the executable (the prompt goes on stdin)."""
 
     @abc.abstractmethod
-    def _translator(self, emit: Emit, warnings: list[str]) -> Translator:
-        """A fresh translator for one run."""
+    def _translator(
+        self, emit: Emit, warnings: list[str], resumed: Mapping[str, Any]
+    ) -> Translator:
+        """A fresh translator for one run; *resumed* is the provider state of the
+        thread being resumed (empty for a new thread)."""
 
     # -- the run ---------------------------------------------------------------------
 
     def _child_env(self) -> dict[str, str] | None:
+        """The child's environment: ours, plus ``env=``, plus the API key under
+        :attr:`api_key_env`. None (inherit ours unchanged) when neither is given."""
         if not self._env and self._api_key is None:
             return None
         env = {**os.environ, **self._env}
         if self._api_key is not None:
-            env.update(dict.fromkeys(self.api_key_env, self._api_key))
+            env[self.api_key_env] = self._api_key
         return env
 
     def _secrets(self, env: Mapping[str, str] | None) -> tuple[str, ...]:
         source = os.environ if env is None else env
-        values = {source.get(name, "") for name in self.api_key_env}
+        values = {source.get(self.api_key_env, "")}
         values.update(v for k, v in self._env.items() if _SECRET_NAME.search(k))
         # Longest first, so a secret that contains another is replaced whole.
         return tuple(
             sorted((v for v in values if len(v) >= _MIN_SECRET_LEN), key=len, reverse=True)
         )
 
-    def command(self, run: Run, session: Session, opts: Mapping[str, Any]) -> CLICommand:
-        """The CLI invocation for *run*: argv (no secrets, no prompt), env, stdin."""
-        prompt = build_prompt(run.input, session.context.get("transcript"))
+    def resume_state(self, session: Session) -> dict[str, Any]:
+        """The provider state of the thread this session continues (empty: none)."""
+        state = provider_session(session, self.provider)
+        resume_id = state.get("provider_session_id")
+        return state if isinstance(resume_id, str) and resume_id else {}
+
+    def command(
+        self, run: Run, session: Session, invocation: Invocation = Invocation()
+    ) -> CLICommand:
+        """The CLI invocation for *run*: argv (no secrets, no prompt), env, stdin.
+
+        When resuming a thread, stdin carries only the run's own prompt; the
+        CLI already has the conversation.
+        """
+        if invocation.resume_id is not None:
+            prompt = current_prompt(run.input)
+        else:
+            prompt = build_prompt(run.input, session.context.get("transcript"))
         if not prompt.strip():
             raise SessionError(
                 "validation_error", f"{self.provider}: the run input has no prompt text"
@@ -277,7 +273,7 @@ class CLIAdapter(abc.ABC):
         env = self._child_env()
         return CLICommand(
             provider=self.provider,
-            argv=(*self.executable, *self._arguments(opts)),
+            argv=(*self.executable, *self._arguments(invocation)),
             cwd=self.cwd,
             env=env,
             stdin_data=prompt.encode("utf-8"),
@@ -286,34 +282,52 @@ class CLIAdapter(abc.ABC):
             terminate_grace=self.terminate_grace,
         )
 
+    @contextlib.contextmanager
+    def _mcp_config_path(self) -> Iterator[str | None]:
+        if isinstance(self.mcp_config, Mapping):
+            with private_json_file(self.mcp_config, f"{self.provider}-mcp-") as path:
+                yield path
+        else:
+            yield self.mcp_config
+
     async def execute(
         self, run: Run, session: Session, *, emit: Emit, **opts: Any
     ) -> Mapping[str, Any]:
         """Run the CLI once for *run*, emitting normalised events as they arrive.
 
         Raises :class:`SessionError` on failure (``provider_unavailable`` when
-        the CLI is missing, ``provider_error`` with a ``provider_error`` kind
-        otherwise, ``provider_timeout`` after ``opts["timeout"]`` seconds).
+        the CLI is missing; ``provider_rate_limited``, ``provider_quota_exceeded``,
+        ``provider_authentication_failed`` when the CLI names that cause;
+        ``provider_error`` with a ``provider_error`` kind otherwise;
+        ``provider_timeout`` after ``opts["timeout"]`` seconds, when given).
         On cancellation (outer, or :meth:`cancel`) the CLI's process group is
         ended (SIGTERM, then SIGKILL after ``terminate_grace``) before this
         returns; :meth:`cancel` additionally emits ``run_cancelled`` and
         raises ``SessionError("cancelled")``.
         """
-        command = self.command(run, session, opts)
-        timeout = resolve_execute_timeout(opts.get("timeout"))
-        return await self._runs.execute(
-            run.id, emit, lambda: self._run(command, emit, limit=timeout)
-        )
+        limit = run_time_limit(opts.get("timeout"))
+        resumed = self.resume_state(session)
+        resume_id = resumed.get("provider_session_id")
+        with self._mcp_config_path() as mcp_config:
+            command = self.command(run, session, Invocation(resume_id, mcp_config))
+            translator = self._translator(emit, [], resumed)
+            return await self._runs.execute(
+                run.id, emit, lambda: self._run(command, translator, limit)
+            )
 
-    async def _run(self, command: CLICommand, emit: Emit, *, limit: float) -> Mapping[str, Any]:
-        cli = CLIProcess(command)
-        translator = self._translator(emit, cli.warnings)
+    async def _run(
+        self, command: CLICommand, translator: Translator, limit: float
+    ) -> Mapping[str, Any]:
+        cli = CLIProcess(command, warnings=translator.warnings)
         with trio.move_on_after(limit):
             async with cli:
                 while (event := await cli.receive_event()) is not None:
                     await translator.handle(event)
-                cli.check_returncode(await cli.wait())
+                returncode = await cli.wait()
+                if returncode != 0:
+                    raise translator.exit_failure(cli.exit_failure(returncode))
                 return await translator.finish()
+        assert not math.isinf(limit)
         raise cli.error(
             CLIFailure(
                 "timeout",

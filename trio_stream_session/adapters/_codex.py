@@ -1,4 +1,11 @@
-"""``CodexAdapter``: the OpenAI Codex CLI (``codex exec --json``) as a Trio subprocess."""
+"""``CodexAdapter``: the OpenAI Codex CLI (``codex exec --json``) as a Trio subprocess.
+
+Wire format: the ``ThreadEvent`` JSON lines of ``codex-rs/exec/src/exec_events.rs``
+(``thread.started``, ``turn.started``, ``item.started|updated|completed``,
+``turn.completed``, ``turn.failed``, ``error``). Flags: ``codex-rs/exec/src/cli.rs``
+and the shared ``SharedCliOptions`` (``--model``, ``--sandbox``, ``--profile``,
+``--add-dir``, ``--image``, ``--dangerously-bypass-approvals-and-sandbox``).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final
 
-from .._errors import ErrorCode
 from .._ports import Emit
-from ._cli_common import CLIAdapter, Translator, drop_none, int_usage
-from ._cli_process import DEFAULT_MAX_LINE_BYTES, DEFAULT_TERMINATE_GRACE, CLIFailure
+from ._cli_common import CLIAdapter, Invocation, Translator
+from ._cli_process import DEFAULT_MAX_LINE_BYTES, DEFAULT_TERMINATE_GRACE
+from ._cli_support import drop_none, token_counts
 
 __all__ = ["CodexAdapter"]
 
+SANDBOX_MODES: Final = frozenset({"read-only", "workspace-write", "danger-full-access"})
+APPROVAL_POLICIES: Final = frozenset({"untrusted", "on-failure", "on-request", "never"})
+REASONING_EFFORTS: Final = frozenset({"minimal", "low", "medium", "high", "xhigh"})
 #: Item types that are conversation, not tool calls.
 _NOT_TOOLS: Final = frozenset(
     {
@@ -32,10 +42,7 @@ _NOT_TOOLS: Final = frozenset(
 )
 _FAILED: Final = frozenset({"failed", "declined"})
 _ITEM_META: Final = frozenset({"id", "item_id", "type", "output", "result", "error", "status"})
-#: Codex prints transient stream retries as top-level ``error`` events, then goes on.
-_RECONNECT: Final = re.compile(r"^Reconnecting\.\.\. \d+/\d+")
 _CAMEL: Final = re.compile(r"(?<!^)(?=[A-Z])")
-_USAGE_KEYS: Final = ("input_tokens", "output_tokens", "cached_input_tokens")
 
 
 def _snake(name: object) -> str:
@@ -77,9 +84,10 @@ def _tool(item: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]
         error = item.get("error")
         result = error if status == "failed" and error else item.get("result")
         return str(name), _mapping(item.get("arguments")), _tool_output(result)
+    # web_search, collab_tool_call and item types added later: the item's own fields.
     tool_input = {k: v for k, v in item.items() if k not in _ITEM_META}
     output = drop_none({k: item.get(k) for k in ("output", "result", "error", "status")})
-    return kind, tool_input, output
+    return kind, tool_input, output or dict(tool_input)
 
 
 def _failure_message(item: Mapping[str, Any], output: Mapping[str, Any]) -> str:
@@ -93,16 +101,33 @@ def _failure_message(item: Mapping[str, Any], output: Mapping[str, Any]) -> str:
     return str(item.get("status") or "failed")
 
 
+def _share(total: Mapping[str, int], before: object) -> dict[str, int]:
+    """This run's part of a thread's running *total*, given the total *before* it."""
+    previous = token_counts(before)
+    return {key: max(value - previous.get(key, 0), 0) for key, value in total.items()}
+
+
 class _CodexTranslator(Translator):
-    def __init__(self, emit: Emit, warnings: list[str], model: str | None) -> None:
+    """``turn.completed`` usage is the thread's running total (``codex exec``
+    reports ``ThreadTokenUsage.total``): the run's own usage is that total minus
+    the total the resumed thread had before (``resumed["usage_total"]``)."""
+
+    def __init__(
+        self,
+        emit: Emit,
+        warnings: list[str],
+        model: str | None,
+        resumed: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__("codex", emit, warnings)
         self.model = model
+        self.resumed = dict(resumed or {})
         self.thread_id: str | None = None
         self.started = False
         self.messages: dict[str, str] = {}
         self.active_tools: dict[str, tuple[str, dict[str, Any]]] = {}
         self.tool_calls: list[dict[str, Any]] = []
-        self.usage: dict[str, int] = {}
+        self.usage_total: dict[str, int] = {}
         self.turns_completed = 0
 
     @property
@@ -110,10 +135,19 @@ class _CodexTranslator(Translator):
         """The last agent message in arrival order (Codex's final answer)."""
         return next(reversed(self.messages.values()), "")
 
+    @property
+    def token_usage(self) -> dict[str, int]:
+        before = None
+        if self.thread_id is not None and self.resumed.get("provider_session_id") == self.thread_id:
+            before = self.resumed.get("usage_total")
+        return {"input_tokens": 0, "output_tokens": 0, **_share(self.usage_total, before)}
+
     async def handle(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
         if kind == "thread.started":
-            await self._thread_started(event)
+            thread_id = event.get("thread_id")
+            self.thread_id = thread_id if isinstance(thread_id, str) else self.thread_id
+            await self._start()
         elif kind in ("item.started", "item.completed"):
             item = event.get("item")
             if isinstance(item, Mapping):
@@ -121,27 +155,27 @@ class _CodexTranslator(Translator):
         elif kind == "turn.completed":
             await self._turn_completed(event)
         elif kind == "turn.failed":
-            raise self._turn_failed(event.get("error"))
+            details = _mapping(event.get("error"))
+            message = details.get("message")
+            text = message if isinstance(message, str) and message else "Turn failed"
+            raise self.failure("turn_failed", text, error=details)
         elif kind == "error":
+            # Codex reports retries ("Reconnecting... 2/5") and other notices as
+            # top-level errors and goes on; turn.failed (or no turn.completed) decides.
             message = str(event.get("message") or "Unknown error")
-            if not _RECONNECT.match(message):
-                raise CLIFailure("protocol_error", message)
+            self.last_error = message
             self.warn(f"codex: {message}")
-        # turn.started, item.updated, and types added in later Codex versions carry
-        # nothing we map; ignoring them keeps older adapters working with newer CLIs.
-
-    async def _thread_started(self, event: Mapping[str, Any]) -> None:
-        thread_id = event.get("thread_id")
-        self.thread_id = thread_id if isinstance(thread_id, str) else self.thread_id
-        await self._start()
+        # turn.started, item.updated, item.plan.delta and types added in later Codex
+        # versions carry nothing we map; ignoring them keeps this working with newer CLIs.
 
     async def _start(self) -> None:
         # Once, before anything else, even if a CLI version skipped thread.started.
         if not self.started:
             self.started = True
-            await self.emit(
-                "run_started", drop_none({"thread_id": self.thread_id, "model": self.model})
-            )
+            data: dict[str, Any] = {"thread_id": self.thread_id, "model": self.model}
+            if self.resumed:
+                data["resumed"] = True
+            await self.emit("run_started", drop_none(data))
 
     async def _item(self, item: Mapping[str, Any], *, completed: bool) -> None:
         await self._start()
@@ -158,6 +192,7 @@ class _CodexTranslator(Translator):
                 )
             return
         if kind == "error":
+            self.last_error = str(item.get("message"))
             self.warn(f"codex: {item.get('message')}")
             return
         tool = _tool(item)
@@ -165,66 +200,50 @@ class _CodexTranslator(Translator):
             return
         name, tool_input, output = tool
         if item_id not in self.active_tools:
-            # Codex reports some items (file changes, web searches) only when completed.
+            # Codex reports some items (file changes) only when completed.
             self.active_tools[item_id] = (name, tool_input)
+            started = {"tool_call_id": item_id, "tool_name": name, "tool_input": tool_input}
             await self.emit(
-                "tool_call_started",
-                drop_none(
-                    {
-                        "tool_call_id": item_id,
-                        "tool_name": name,
-                        "tool_input": tool_input,
-                        "thread_id": self.thread_id,
-                    }
-                ),
+                "tool_call_started", drop_none({**started, "thread_id": self.thread_id})
             )
         if not completed:
             return
-        name, tool_input = self.active_tools.pop(item_id)
+        del self.active_tools[item_id]
+        # The completed item is the authority (a web search's query is known only then).
         failed = item.get("status") in _FAILED
         data: dict[str, Any] = {
             "tool_call_id": item_id,
             "tool_name": name,
             "tool_input": tool_input,
             "tool_output": output,
+            "error_message": _failure_message(item, output) if failed else None,
+            "thread_id": self.thread_id,
         }
-        if failed:
-            data["error_message"] = _failure_message(item, output)
-        data["thread_id"] = self.thread_id
         self.tool_calls.append({"id": item_id, "name": name, "input": tool_input, "output": output})
         await self.emit("tool_call_failed" if failed else "tool_call_completed", drop_none(data))
 
     async def _turn_completed(self, event: Mapping[str, Any]) -> None:
         await self._start()
         self.turns_completed += 1
-        for key, value in int_usage(event.get("usage"), _USAGE_KEYS).items():
-            self.usage[key] = self.usage.get(key, 0) + value
+        total = token_counts(event.get("usage"))
+        if total:
+            self.usage_total = total
         await self.emit(
             "message_received",
             drop_none({"content": self.content, "role": "assistant", "thread_id": self.thread_id}),
         )
-        if self.usage:
-            usage = {"input_tokens": 0, "output_tokens": 0, **self.usage}
+        if self.usage_total:
             await self.emit(
-                "token_usage_updated", drop_none({**usage, "thread_id": self.thread_id})
+                "token_usage_updated", drop_none({**self.token_usage, "thread_id": self.thread_id})
             )
-
-    def _turn_failed(self, error: object) -> CLIFailure:
-        details = _mapping(error)
-        message = details.get("message")
-        text = message if isinstance(message, str) and message else "Turn failed"
-        code = ErrorCode.PROVIDER_ERROR
-        marker = f"{details.get('type')} {details.get('code')}".lower()
-        if details.get("status") == 429 or "rate_limit" in marker:
-            code = ErrorCode.PROVIDER_RATE_LIMITED
-        return CLIFailure("protocol_error", text, code=code, details={"error": details})
 
     async def finish(self) -> Mapping[str, Any]:
         if not self.turns_completed:
-            raise CLIFailure(
-                "protocol_error", "codex exited without completing the turn (no turn.completed)"
+            # An interrupted turn ends without turn.completed or turn.failed.
+            raise self.failure(
+                "interrupted", self.last_error or "codex exited without completing the turn"
             )
-        token_usage = {"input_tokens": 0, "output_tokens": 0, **self.usage}
+        token_usage = self.token_usage
         await self.emit(
             "run_completed",
             drop_none(
@@ -239,7 +258,16 @@ class _CodexTranslator(Translator):
         }
         if self.warnings:
             output["warnings"] = list(self.warnings)
-        return {"output": output, "token_usage": token_usage, "events": []}
+        provider_session = {
+            "provider_session_id": self.thread_id,
+            "usage_total": self.usage_total,
+        }
+        return {
+            "output": output,
+            "token_usage": token_usage,
+            "events": [],
+            "provider_session": drop_none(provider_session) if self.thread_id else {},
+        }
 
 
 def _toml(value: object) -> str:
@@ -251,23 +279,37 @@ def _toml(value: object) -> str:
     return json.dumps(value if isinstance(value, str) else str(value))
 
 
+def _choice(name: str, value: str | None, allowed: frozenset[str]) -> str | None:
+    if value is not None and value not in allowed:
+        raise ValueError(f"CodexAdapter: {name} must be one of {sorted(allowed)}, got {value!r}")
+    return value
+
+
 class CodexAdapter(CLIAdapter):
-    """Runs the Codex CLI, ``codex exec --json ... -``, once per run.
+    """Runs the Codex CLI, ``codex exec --json ... -- -``, once per run.
 
-    The prompt (transcript replay, then the current prompt) goes to the CLI
-    on stdin; the API key only through the environment (``CODEX_API_KEY`` and
-    ``OPENAI_API_KEY``; with ``api_key=None`` the CLI uses whatever the
-    inherited environment or ``codex login`` provides).
+    The prompt goes to the CLI on stdin; the API key only through
+    ``CODEX_API_KEY`` (the one variable ``codex exec`` reads; with
+    ``api_key=None`` the CLI uses the inherited environment or ``codex login``).
+    A continued session resumes the Codex thread: ``codex exec ... resume
+    <thread id> -- -``.
 
-    Options: ``executable`` (a path or name, default ``"codex"``, or a list
-    such as ``[sys.executable, "fake_codex.py"]``), ``cwd``, ``model``,
-    ``permission_mode`` (``"full_auto"`` -> ``--full-auto``,
+    Options and the flags they become: ``model`` (``--model``);
+    ``permission_mode`` (``"plan"`` -> ``--sandbox read-only``,
+    ``"accept_edits"``/``"full_auto"`` -> ``--sandbox workspace-write``,
     ``"dangerously_skip_permissions"`` ->
-    ``--dangerously-bypass-approvals-and-sandbox``), ``sandbox``
-    (``--sandbox``), ``reasoning_effort``, ``config`` (``--config key=value``
-    pairs), ``skip_git_repo_check``, ``extra_args``, ``api_key``, ``env``
-    (extra variables for the child), ``max_line_bytes`` (default 1 MiB) and
-    ``terminate_grace`` (seconds between SIGTERM and SIGKILL, default 2).
+    ``--dangerously-bypass-approvals-and-sandbox``); ``sandbox``
+    (``--sandbox``; not together with ``permission_mode``);
+    ``approval_policy`` (``--config approval_policy="..."``);
+    ``reasoning_effort`` (``--config model_reasoning_effort="..."``);
+    ``config`` (``--config key=value`` pairs); ``add_dirs`` (``--add-dir``);
+    ``images`` (``--image``); ``output_schema`` (``--output-schema FILE``);
+    ``profile`` (``--profile``); ``ephemeral`` (``--ephemeral``);
+    ``output_last_message`` (``-o FILE``); ``skip_git_repo_check``
+    (``--skip-git-repo-check``); ``extra_args`` (before the prompt). Also
+    ``executable`` (default ``"codex"``, or a list such as
+    ``[sys.executable, "fake_codex.py"]``), ``cwd``, ``api_key``, ``env``,
+    ``max_line_bytes`` (default 1 MiB), ``terminate_grace`` (default 2 s).
 
     >>> CodexAdapter(model="o3", api_key="sk-proj-not-shown")
     CodexAdapter(executable=['codex'], model='o3', cwd=None)
@@ -275,7 +317,14 @@ class CodexAdapter(CLIAdapter):
 
     provider: ClassVar[str] = "codex"
     default_executable: ClassVar[str] = "codex"
-    api_key_env: ClassVar[tuple[str, ...]] = ("CODEX_API_KEY", "OPENAI_API_KEY")
+    api_key_env: ClassVar[str] = "CODEX_API_KEY"
+    permission_args: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "default": (),
+        "plan": ("--sandbox", "read-only"),
+        "accept_edits": ("--sandbox", "workspace-write"),
+        "full_auto": ("--sandbox", "workspace-write"),
+        "dangerously_skip_permissions": ("--dangerously-bypass-approvals-and-sandbox",),
+    }
 
     def __init__(
         self,
@@ -285,8 +334,15 @@ class CodexAdapter(CLIAdapter):
         model: str | None = None,
         permission_mode: str | None = None,
         sandbox: str | None = None,
+        approval_policy: str | None = None,
         reasoning_effort: str | None = None,
         config: Mapping[str, object] | None = None,
+        add_dirs: Sequence[str | os.PathLike[str]] = (),
+        images: Sequence[str | os.PathLike[str]] = (),
+        output_schema: str | os.PathLike[str] | None = None,
+        profile: str | None = None,
+        ephemeral: bool = False,
+        output_last_message: str | os.PathLike[str] | None = None,
         skip_git_repo_check: bool = False,
         extra_args: Sequence[str] = (),
         api_key: str | None = None,
@@ -305,30 +361,58 @@ class CodexAdapter(CLIAdapter):
             max_line_bytes=max_line_bytes,
             terminate_grace=terminate_grace,
         )
-        self.sandbox = sandbox
-        self.reasoning_effort = reasoning_effort
+        if sandbox is not None and permission_mode not in (None, "default"):
+            raise ValueError("CodexAdapter: give sandbox= or permission_mode=, not both")
+        self.sandbox = _choice("sandbox", sandbox, SANDBOX_MODES)
+        self.approval_policy = _choice("approval_policy", approval_policy, APPROVAL_POLICIES)
+        self.reasoning_effort = _choice("reasoning_effort", reasoning_effort, REASONING_EFFORTS)
         self.config = dict(config or {})
+        self.add_dirs = tuple(os.fspath(d) for d in add_dirs)
+        self.images = tuple(os.fspath(i) for i in images)
+        self.output_schema = None if output_schema is None else os.fspath(output_schema)
+        self.profile = profile
+        self.ephemeral = ephemeral
+        self.output_last_message = (
+            None if output_last_message is None else os.fspath(output_last_message)
+        )
         self.skip_git_repo_check = skip_git_repo_check
 
-    def _arguments(self, opts: Mapping[str, Any]) -> list[str]:
+    def _arguments(self, invocation: Invocation) -> list[str]:
         args = ["exec", "--json"]
         if self.model:
             args += ["--model", self.model]
-        if self.permission_mode == "full_auto":
-            args.append("--full-auto")
-        elif self.permission_mode == "dangerously_skip_permissions":
-            args.append("--dangerously-bypass-approvals-and-sandbox")
+        if self.permission_mode is not None:
+            args += self.permission_args[self.permission_mode]
         if self.sandbox:
             args += ["--sandbox", self.sandbox]
         config = dict(self.config)
+        if self.approval_policy:
+            config.setdefault("approval_policy", self.approval_policy)
         if self.reasoning_effort:
             config.setdefault("model_reasoning_effort", self.reasoning_effort)
         for key, value in config.items():
             args += ["--config", f"{key}={_toml(value)}"]
+        for directory in self.add_dirs:
+            args += ["--add-dir", directory]
+        if self.profile:
+            args += ["--profile", self.profile]
+        if self.output_schema:
+            args += ["--output-schema", self.output_schema]
+        if self.output_last_message:
+            args += ["--output-last-message", self.output_last_message]
+        if self.ephemeral:
+            args.append("--ephemeral")
         if self.skip_git_repo_check:
             args.append("--skip-git-repo-check")
-        # "-": read the prompt from stdin (keeps it out of argv and `ps`).
-        return [*args, *self.extra_args, "-"]
+        args += self.extra_args
+        if invocation.resume_id is not None:
+            args += ["resume", invocation.resume_id]
+        for image in self.images:
+            args += ["--image", image]
+        # "--" ends --image's value list; "-": the prompt comes from stdin (not argv).
+        return [*args, "--", "-"]
 
-    def _translator(self, emit: Emit, warnings: list[str]) -> Translator:
-        return _CodexTranslator(emit, warnings, self.model)
+    def _translator(
+        self, emit: Emit, warnings: list[str], resumed: Mapping[str, Any]
+    ) -> Translator:
+        return _CodexTranslator(emit, warnings, self.model, resumed)

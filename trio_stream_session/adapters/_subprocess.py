@@ -1,4 +1,4 @@
-"""The shared subprocess runner of the CLI adapters (Codex, Amp).
+"""The shared subprocess runner of the CLI adapters (Claude Code, Codex, Amp).
 
 :class:`CLIProcess` starts a CLI with :func:`trio.lowlevel.open_process` (an
 argument list, never a shell string) in its own session, so the CLI and
@@ -72,9 +72,10 @@ class CLIProcess:
     POSIX only: the group is signalled with :func:`os.killpg`.
     """
 
-    def __init__(self, command: CLICommand) -> None:
+    def __init__(self, command: CLICommand, *, warnings: list[str] | None = None) -> None:
         self.command = command
-        self.warnings: list[str] = []
+        #: Notes for the run's ``cli_warnings`` (shared with the adapter's translator).
+        self.warnings: list[str] = [] if warnings is None else warnings
         self._process: trio.Process | None = None
         self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
         self._nursery: trio.Nursery | None = None
@@ -345,8 +346,12 @@ class CLIProcess:
 
     def check_returncode(self, returncode: int) -> None:
         """Raise :class:`CLIFailure` (kind ``transport_exit``) unless *returncode* is 0."""
-        if returncode == 0:
-            return
+        if returncode != 0:
+            raise self.exit_failure(returncode)
+
+    def exit_failure(self, returncode: int) -> CLIFailure:
+        """The :class:`CLIFailure` (kind ``transport_exit``) for a non-zero *returncode*,
+        naming the exit status or signal and the last line of stderr."""
         provider = self.command.provider
         details: dict[str, Any] = {}
         if returncode < 0:
@@ -360,7 +365,7 @@ class CLIProcess:
             last = stderr.strip().splitlines()
             if last:
                 message += f": {last[-1].strip()[:_PREVIEW_CHARS]}"
-        raise CLIFailure("transport_exit", message, exit_code=returncode, details=details)
+        return CLIFailure("transport_exit", message, exit_code=returncode, details=details)
 
     def stderr_tail(
         self, max_bytes: int = MAX_STDERR_BYTES, max_lines: int = MAX_STDERR_LINES
