@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
+
+import trio
 
 from trio_stream_session import Event, EventType, InMemorySessionStore, Run, Session
 from trio_stream_session.adapters import ClaudeAdapter
@@ -43,6 +47,17 @@ class Recorder:
 def run_for(input: Any, **session_fields: Any) -> tuple[Run, Session]:
     session = Session(agent_id="claude-test", **session_fields)
     return Run(session_id=session.id, input=input), session
+
+
+def work_until_cancelled(done: threading.Event) -> None:
+    """The body of a sync tool: small steps in its worker thread, each followed by a
+    check for the run's cancellation; sets *done* when the thread finishes."""
+    try:
+        while True:
+            time.sleep(0.005)
+            trio.from_thread.check_cancelled()
+    finally:
+        done.set()
 
 
 async def stored_types(store: InMemorySessionStore, session_id: str) -> list[str]:

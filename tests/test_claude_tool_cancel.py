@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import trio
-from _claude_fixtures import claude, stored_types
+from _claude_fixtures import claude, stored_types, work_until_cancelled
 
 from trio_stream_session import (
     EventType,
@@ -53,12 +52,8 @@ def sleeping_tools() -> tuple[list[Callable[..., Any]], dict[str, trio.Event], t
     def slow_sync() -> str:
         """Polls until cancelled, in a worker thread."""
         trio.from_thread.run_sync(sleeping["slow_sync"].set)
-        try:
-            while True:
-                time.sleep(0.005)
-                trio.from_thread.check_cancelled()
-        finally:
-            thread_done.set()
+        work_until_cancelled(thread_done)
+        return "never"
 
     return [slow_async, slow_sync], sleeping, thread_done
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import threading
-import time
 from typing import Any
 
 import pydantic
 import pytest
 import trio
+from _claude_fixtures import work_until_cancelled
 
 from trio_stream_session.adapters import ClaudeAdapter, Tool, ToolCall
 from trio_stream_session.adapters._tools import build_toolset, invoke
@@ -280,12 +280,7 @@ async def test_a_sync_tool_is_waited_for_on_timeout_and_can_see_the_cancellation
 
     def polls() -> None:
         """Works in small steps, checking for cancellation."""
-        try:
-            while True:
-                time.sleep(0.01)
-                trio.from_thread.check_cancelled()
-        finally:
-            finished.set()
+        work_until_cancelled(finished)
 
     outcome = await invoke(Tool.from_function(polls), call("polls"), 5)
     assert outcome.error == "Tool polls timed out after 5s"
