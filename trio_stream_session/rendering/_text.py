@@ -21,11 +21,10 @@ import enum
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from .._events import Event
+from .._events import Event, EventType
 
 __all__ = [
     "EventView",
@@ -54,19 +53,38 @@ _MAX_NODES: Final = 5000
 _HUGE: Final = 10**4000  # ints this long cannot become text (sys.set_int_max_str_digits)
 
 
-@dataclass(frozen=True, slots=True)
 class EventView:
-    """What a renderer reads from one event, whatever its shape."""
+    """What a renderer reads from one event, whatever its shape (read-only by convention).
 
-    type: str
-    data: Mapping[Any, Any]
-    session_id: Any = None
-    run_id: Any = None
-    timestamp: Any = None
+    A plain slotted class rather than a frozen dataclass: one is built per
+    rendered event, and a frozen dataclass's ``__init__`` costs three times as much.
+    """
+
+    __slots__ = ("data", "run_id", "session_id", "timestamp", "type")
+
+    def __init__(
+        self,
+        type: str,
+        data: Mapping[Any, Any],
+        session_id: Any = None,
+        run_id: Any = None,
+        timestamp: Any = None,
+    ) -> None:
+        self.type = type
+        self.data = data
+        self.session_id = session_id
+        self.run_id = run_id
+        self.timestamp = timestamp
+
+    def __repr__(self) -> str:
+        return f"EventView(type={self.type!r}, data={inspect_value(self.data)})"
 
     def get(self, key: str) -> Any:
         """``data[key]``, or None when missing (or when the mapping misbehaves)."""
-        return mapping_get(self.data, key)
+        data = self.data
+        if type(data) is dict:
+            return data.get(key)  # a plain dict cannot misbehave: the common, fast case
+        return mapping_get(data, key)
 
 
 def mapping_get(mapping: Any, key: str) -> Any:
@@ -91,13 +109,16 @@ def type_name(value: Any) -> str:
 def view(event: Any) -> EventView:
     """Normalise an :class:`Event` or a mapping into an :class:`EventView`."""
     if isinstance(event, Event):
-        data = event.data if isinstance(event.data, Mapping) else _EMPTY
+        data = event.data
+        if type(data) is not dict and not isinstance(data, Mapping):
+            data = _EMPTY
+        kind = event.type
         return EventView(
-            type=type_name(event.type),
-            data=data,
-            session_id=event.session_id,
-            run_id=event.run_id,
-            timestamp=event.timestamp,
+            kind.value if type(kind) is EventType else type_name(kind),
+            data,
+            event.session_id,
+            event.run_id,
+            event.timestamp,
         )
     if isinstance(event, Mapping):
         data = mapping_get(event, "data")
