@@ -1,4 +1,4 @@
-"""Arbitrary JSON events into the Codex and Amp translators: a normalised event,
+"""Arbitrary JSON events into the Claude Code, Codex and Amp translators: a normalised event,
 a CLIFailure (which becomes a provider error), or nothing; never a crash."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from trio_stream_session import Event, EventType
 from trio_stream_session.adapters._amp import _AmpTranslator
+from trio_stream_session.adapters._claude_code import _ClaudeCodeTranslator
 from trio_stream_session.adapters._cli_process import CLIFailure
 from trio_stream_session.adapters._codex import _CodexTranslator
 
@@ -25,6 +26,7 @@ CODEX_TYPES = [
     "error",
 ]
 AMP_TYPES = ["system", "assistant", "user", "result"]
+CLAUDE_CODE_TYPES = [*AMP_TYPES, "stream_event", "rate_limit_event"]
 ITEM_TYPES = [
     "agent_message",
     "reasoning",
@@ -63,6 +65,9 @@ values = st.recursive(
                     "aggregated_output",
                     "input_tokens",
                     "error",
+                    "event",
+                    "delta",
+                    "rate_limit_info",
                 ]
             )
             | st.text(max_size=6),
@@ -85,6 +90,8 @@ def events(types: list[str]) -> st.SearchStrategy[dict[str, Any]]:
             "subtype": values,
             "result": values,
             "error": values,
+            "event": values,
+            "rate_limit_info": values,
         },
     )
 
@@ -117,3 +124,9 @@ async def test_codex_translator_never_crashes(stream: list[dict[str, Any]]) -> N
 @given(stream=st.lists(events(AMP_TYPES), max_size=8))
 async def test_amp_translator_never_crashes(stream: list[dict[str, Any]]) -> None:
     await translate(_AmpTranslator, stream)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stream=st.lists(events(CLAUDE_CODE_TYPES), max_size=8))
+async def test_claude_code_translator_never_crashes(stream: list[dict[str, Any]]) -> None:
+    await translate(_ClaudeCodeTranslator, stream)
