@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from .._events import EventType
 from ._ansi import BLUE, DIM, GREEN, MAGENTA, RED, paint
 from ._fields import (
     error_text,
@@ -180,19 +181,10 @@ class CompactRenderer:
         self.current_tool_id = None
         return self._note(RED, "t!" + name, one_line(_preview(error, 2000), TOOL_PREVIEW_LIMIT))
 
-    def _approval(self, code: str, mark: str, ev: EventView) -> str:
+    def _approval(self, ev: EventView) -> str:
+        code, mark = _APPROVALS[ev.type]
         name = plain(first(ev.get("tool_name"), "unknown"))
-        reason = ev.get("reason") if mark == "a-" else None
-        return self._note(code, mark + name, one_line(reason, TOOL_PREVIEW_LIMIT))
-
-    def _approval_requested(self, ev: EventView) -> str:
-        return self._approval(MAGENTA, "a?", ev)
-
-    def _approval_granted(self, ev: EventView) -> str:
-        return self._approval(GREEN, "a+", ev)
-
-    def _approval_denied(self, ev: EventView) -> str:
-        return self._approval(RED, "a-", ev)
+        return self._note(code, mark + name, one_line(ev.get("reason"), TOOL_PREVIEW_LIMIT))
 
     def _token_usage(self, ev: EventView) -> str:
         tokens_in = plain(first(ev.get("input_tokens"), 0))
@@ -256,6 +248,11 @@ _WORKSPACE: Final = {
     "workspace_snapshot_taken": "ws:snapshot",
     "workspace_diff_computed": "ws:diff",
 }
+_APPROVALS: Final = {
+    "tool_approval_requested": (MAGENTA, "a?"),
+    "tool_approval_granted": (GREEN, "a+"),
+    "tool_approval_denied": (RED, "a-"),
+}
 _R = CompactRenderer
 _HANDLERS: Final[dict[str, Callable[[CompactRenderer, EventView], str]]] = {
     "run_started": _R._run_started,
@@ -264,9 +261,7 @@ _HANDLERS: Final[dict[str, Callable[[CompactRenderer, EventView], str]]] = {
     "tool_call_started": _R._tool_started,
     "tool_call_completed": _R._tool_completed,
     "tool_call_failed": _R._tool_failed,
-    "tool_approval_requested": _R._approval_requested,
-    "tool_approval_granted": _R._approval_granted,
-    "tool_approval_denied": _R._approval_denied,
+    **dict.fromkeys(_APPROVALS, _R._approval),
     "token_usage_updated": _R._token_usage,
     "turn_completed": _R._turn_completed,
     "message_received": _R._message_received,
@@ -277,17 +272,6 @@ _HANDLERS: Final[dict[str, Callable[[CompactRenderer, EventView], str]]] = {
     "run_timeout": _R._timeout,
     "error_recovered": _R._recovered,
     "policy_violation": _R._policy,
-    **dict.fromkeys(
-        [
-            "session_created",
-            "session_started",
-            "session_paused",
-            "session_resumed",
-            "session_completed",
-            "session_failed",
-            "session_cancelled",
-        ],
-        _R._session,
-    ),
+    **{t.value: _R._session for t in EventType if t.category == "session"},
     **dict.fromkeys(_WORKSPACE, _R._workspace),
 }

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from .._events import EventType
 from ._ansi import BLUE, DIM, GREEN, MAGENTA, RED, paint
 from ._fields import (
     error_text,
@@ -147,7 +148,7 @@ class VerboseRenderer:
         fields = f" name={name} id={call_id}{shown}{_output(ev)}"
         return self._line(RED, "tool_call_failed", fields)
 
-    def _approval(self, code: str, ev: EventView) -> str:
+    def _approval(self, ev: EventView) -> str:
         name = plain(first(ev.get("tool_name"), "unknown"))
         call_id = plain(first(ev.get("tool_call_id"), ""))
         fields = f" name={name} id={call_id}"
@@ -157,16 +158,7 @@ class VerboseRenderer:
             value = ev.get(key)
             if value is not None:
                 fields += f" {label}={_truncate(value, PREVIEW_LIMIT)}"
-        return self._line(code, ev.type, fields)
-
-    def _approval_requested(self, ev: EventView) -> str:
-        return self._approval(MAGENTA, ev)
-
-    def _approval_granted(self, ev: EventView) -> str:
-        return self._approval(GREEN, ev)
-
-    def _approval_denied(self, ev: EventView) -> str:
-        return self._approval(RED, ev)
+        return self._line(_TAGS[ev.type], ev.type, fields)
 
     def _token_usage(self, ev: EventView) -> str:
         tokens_in = plain(first(ev.get("input_tokens"), 0))
@@ -205,23 +197,14 @@ class VerboseRenderer:
     def _run_cancelled(self, ev: EventView) -> str:
         return self._c(RED, "[run_cancelled]") + "\n"
 
-    def _fields(self, code: str, ev: EventView) -> str:
+    def _fields(self, ev: EventView) -> str:
         """``[type] key=value ...`` for every data item, in the data's order."""
         try:
             items = list(ev.data.items())
         except Exception:
             items = []
         fields = "".join(f" {plain(k)}={_truncate(plain(v), PREVIEW_LIMIT)}" for k, v in items)
-        return self._line(code, ev.type, fields)
-
-    def _alert(self, ev: EventView) -> str:
-        return self._fields(RED, ev)
-
-    def _good(self, ev: EventView) -> str:
-        return self._fields(GREEN, ev)
-
-    def _info(self, ev: EventView) -> str:
-        return self._fields(DIM, ev)
+        return self._line(_TAGS.get(ev.type, DIM), ev.type, fields)
 
     def _other(self, ev: EventView) -> str:
         data = _truncate(inspect_value(ev.data), PREVIEW_LIMIT)
@@ -262,6 +245,18 @@ def _tokens(ev: EventView) -> str:
     return "" if tokens is None else f" tokens={tokens[0]}/{tokens[1]}"
 
 
+_APPROVALS: Final = ("tool_approval_requested", "tool_approval_granted", "tool_approval_denied")
+#: Tag colours other than dim, of the events shown by ``_approval`` and ``_fields``.
+_TAGS: Final = {
+    "tool_approval_requested": MAGENTA,
+    "tool_approval_granted": GREEN,
+    "tool_approval_denied": RED,
+    "run_timeout": RED,
+    "policy_violation": RED,
+    "session_failed": RED,
+    "session_cancelled": RED,
+    "error_recovered": GREEN,
+}
 _V = VerboseRenderer
 _HANDLERS: Final[dict[str, Callable[[VerboseRenderer, EventView], str]]] = {
     "run_started": _V._run_started,
@@ -269,9 +264,7 @@ _HANDLERS: Final[dict[str, Callable[[VerboseRenderer, EventView], str]]] = {
     "tool_call_started": _V._tool_started,
     "tool_call_completed": _V._tool_completed,
     "tool_call_failed": _V._tool_failed,
-    "tool_approval_requested": _V._approval_requested,
-    "tool_approval_granted": _V._approval_granted,
-    "tool_approval_denied": _V._approval_denied,
+    **dict.fromkeys(_APPROVALS, _V._approval),
     "token_usage_updated": _V._token_usage,
     "turn_completed": _V._turn_completed,
     "message_received": _V._message_received,
@@ -279,21 +272,7 @@ _HANDLERS: Final[dict[str, Callable[[VerboseRenderer, EventView], str]]] = {
     "run_failed": _V._run_failed,
     "error_occurred": _V._error_occurred,
     "run_cancelled": _V._run_cancelled,
-    "run_timeout": _V._alert,
-    "policy_violation": _V._alert,
-    "session_failed": _V._alert,
-    "session_cancelled": _V._alert,
-    "error_recovered": _V._good,
-    **dict.fromkeys(
-        [
-            "session_created",
-            "session_started",
-            "session_paused",
-            "session_resumed",
-            "session_completed",
-            "workspace_snapshot_taken",
-            "workspace_diff_computed",
-        ],
-        _V._info,
-    ),
+    "run_timeout": _V._fields,
+    "error_recovered": _V._fields,
+    **{t.value: _V._fields for t in EventType if t.category in ("session", "workspace", "policy")},
 }
