@@ -3,11 +3,20 @@ events of the earlier runs (``session.context["history"]``), never flattened to 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from _claude_fixtures import claude
 
-from trio_stream_session import Event, EventType, InMemorySessionStore, run_once
+from trio_stream_session import (
+    Event,
+    EventType,
+    InMemorySessionStore,
+    SessionError,
+    SQLiteSessionStore,
+    run_once,
+)
 from trio_stream_session.adapters._claude_history import NOT_COMPLETED, history_turns
 from trio_stream_session.adapters._claude_request import build_messages
 from trio_stream_session.testing import FakeAnthropicServer, FakeResponse
@@ -24,8 +33,12 @@ async def get_weather(city: str) -> str:
     return "Sunny, 21C"
 
 
-async def test_three_runs_send_the_whole_conversation_block_for_block() -> None:
-    async with FakeAnthropicServer() as server, InMemorySessionStore() as store:
+@pytest.mark.parametrize("durable", [False, True], ids=["memory", "sqlite"])
+async def test_three_runs_send_the_whole_conversation_block_for_block(
+    durable: bool, tmp_path: Path
+) -> None:
+    store: Any = SQLiteSessionStore(tmp_path / "s.db") if durable else InMemorySessionStore()
+    async with FakeAnthropicServer() as server, store:
         server.script(
             FakeResponse.message([THINKING, TOOL_USE]),
             FakeResponse.text("It is sunny in Paris."),
@@ -35,8 +48,10 @@ async def test_three_runs_send_the_whole_conversation_block_for_block() -> None:
         history: list[Event] = []
         async with claude(server, tools=[get_weather]) as adapter:
             for prompt in ("Weather in Paris?", "And tomorrow?", "Thanks!"):
+                # A durable store keeps the session context as JSON: pass the events' dict form.
+                past = [e.to_dict() for e in history] if durable else tuple(history)
                 result = await run_once(
-                    store, adapter, {"prompt": prompt}, context={"history": tuple(history)}
+                    store, adapter, {"prompt": prompt}, context={"history": past}
                 )
                 history += await store.get_events(result.session_id)
 
@@ -140,3 +155,10 @@ def test_history_wins_over_a_flattened_transcript() -> None:
     events = [event(EventType.MESSAGE_SENT, role="user", content="First")]
     messages, _ = build_messages({"prompt": "Second"}, transcript=object(), history=events)
     assert messages == [{"role": "user", "content": "First\n\nSecond"}]
+
+
+def test_a_history_that_cannot_be_read_is_an_error_not_an_empty_conversation() -> None:
+    with pytest.raises(SessionError, match="must hold Event objects or their to_dict"):
+        build_messages({"prompt": "x"}, history=["Event(id='evt_1', ...)"])
+    with pytest.raises(SessionError, match="must be a list of events, got str"):
+        build_messages({"prompt": "x"}, history="not events")

@@ -19,9 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from .._errors import SessionError
 from .._events import Event, EventType
 
-__all__ = ["NOT_COMPLETED", "answer_open_tool_uses", "echo_blocks", "history_turns"]
+__all__ = [
+    "NOT_COMPLETED",
+    "answer_open_tool_uses",
+    "echo_blocks",
+    "history_events",
+    "history_turns",
+]
 
 #: The ``tool_result`` text for a call whose result never reached the model.
 NOT_COMPLETED: Final = "This tool call did not complete: the run ended before its result was sent."
@@ -35,6 +42,33 @@ def echo_blocks(blocks: Iterable[Any]) -> list[dict[str, Any]]:
         for b in blocks
         if isinstance(b, Mapping) and not (b.get("type") == "text" and not b.get("text"))
     ]
+
+
+def history_events(history: object) -> list[Event]:
+    """The events of ``session.context["history"]``: :class:`Event` objects, or their
+    :meth:`Event.to_dict` form (what survives a store that keeps context as JSON).
+
+    Raises ``SessionError("validation_error")`` for anything else: a history that
+    cannot be read must not silently become an empty conversation.
+    """
+    if not isinstance(history, list | tuple):
+        raise SessionError(
+            "validation_error",
+            f"session.context['history'] must be a list of events, got {type(history).__name__}",
+        )
+    events = []
+    for item in history:
+        if isinstance(item, Event):
+            events.append(item)
+        elif isinstance(item, Mapping):
+            events.append(Event.from_dict(item))
+        else:
+            raise SessionError(
+                "validation_error",
+                "session.context['history'] must hold Event objects or their to_dict() form, "
+                f"got {type(item).__name__}",
+            )
+    return events
 
 
 def history_turns(events: Iterable[Event]) -> tuple[list[tuple[str, Any]], list[Any]]:

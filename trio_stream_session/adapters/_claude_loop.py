@@ -132,7 +132,7 @@ class _Turn:
         approve = self._settings.approve
         if approve is not None:
             policy = getattr(approve, "__name__", type(approve).__name__)
-            requested = {**ids, "tool_input": call.input, "policy_name": policy}
+            requested = {**ids, "tool_input": redact_value(call.input), "policy_name": policy}
             await self._send("tool_approval_requested", requested)
             granted, reason = await _ask(approve, call)
             if not granted:

@@ -13,11 +13,10 @@ from typing import Any, Final
 import anthropic
 
 from .._errors import SessionError
-from .._events import Event
 from .._provider_error import normalize_provider_error
 from .._transcript import Transcript, TranscriptMessage
 from ._claude_events import StreamDataError
-from ._claude_history import answer_open_tool_uses, history_turns
+from ._claude_history import answer_open_tool_uses, history_events, history_turns
 
 __all__ = [
     "build_messages",
@@ -122,15 +121,16 @@ def build_messages(
     string or content blocks), moves ``system`` turns to the system prompt
     and sends any other role as a user turn; ``{"prompt": s}`` is one user
     turn. The conversation so far comes first: *history* (the session's
-    earlier events, rebuilt block for block by :func:`history_turns`), or,
+    earlier events, or their ``to_dict()`` form, rebuilt block for block by
+    :func:`history_turns`), or,
     without it, a :class:`Transcript` replayed as text. Every ``tool_use``
     left without a result is answered (:func:`answer_open_tool_uses`). Raises
     ``SessionError("invalid_input")`` when nothing is left to send.
     """
     turns: list[tuple[str, Any]] = []
     system: list[Any] = []
-    if isinstance(history, list | tuple) and history:
-        turns, system = history_turns(e for e in history if isinstance(e, Event))
+    if history:
+        turns, system = history_turns(history_events(history))
     elif isinstance(transcript, Transcript):
         turns.extend(_from_transcript(m) for m in transcript.messages)
     raw = run_input.get("messages")
