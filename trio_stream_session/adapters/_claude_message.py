@@ -106,9 +106,7 @@ class MessageAccumulator:
     (``parse_error``).
     """
 
-    def __init__(
-        self, *, turn: int = 1, usage_before: Mapping[str, int] | None = None
-    ) -> None:
+    def __init__(self, *, turn: int = 1, usage_before: Mapping[str, int] | None = None) -> None:
         self.turn = turn
         self.usage_before = dict(usage_before or {})
         self.message: dict[str, Any] = {}
