@@ -3,7 +3,7 @@ a CLIFailure (which becomes a provider error), or nothing; never a crash."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hypothesis import given, settings
@@ -96,7 +96,7 @@ def events(types: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-async def translate(translator_type: Any, stream: list[Mapping[str, Any]]) -> None:
+async def translate(translator_type: Any, stream: Sequence[Mapping[str, Any]]) -> None:
     emitted: list[Mapping[str, Any]] = []
 
     async def emit(raw: Mapping[str, Any]) -> Event:

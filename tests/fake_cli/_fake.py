@@ -150,8 +150,8 @@ def scenario(flavor: str, name: str, prompt: str) -> None:
     elif name == "grandchild_exit":
         replay(flavor)
     elif name == "echo":
-        for line in echo_lines(flavor, prompt):
-            emit(line)
+        for value in echo_lines(flavor, prompt):
+            emit(value)
     elif name == "tick":
         tick(flavor)
     elif name == "exit":
