@@ -1,10 +1,11 @@
 """The renderers over real adapter runs: every event they emit has a rendering.
 
 The Claude tool loop runs through the real ``anthropic`` client against
-``FakeAnthropicServer`` on loopback (``rendering/scenarios.py``); the mock
-adapter through ``open_stream_session``. No output may fall back to the
-unknown-event form or show Elixir terms, and the golden event sets must hold
-what the adapters emit.
+``FakeAnthropicServer`` on loopback, the CLI agents on fake executables that
+replay recorded real output (``rendering/scenarios.py``), the mock adapter
+through ``open_stream_session``. No output may fall back to the unknown-event
+form or show Elixir terms, and the golden event sets must hold exactly what
+the adapters emit.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import trio
 from rendering.regenerate import load
-from rendering.scenarios import claude_agent_run, golden_events
+from rendering.scenarios import CLI_RUNS, claude_agent_run, cli_agent_run, golden_events
 
 from trio_stream_session import Event, SessionError, open_stream_session
 from trio_stream_session.rendering import CompactRenderer, StudioRenderer, VerboseRenderer
@@ -26,6 +27,10 @@ GOLDEN = load()
 ELIXIR = re.compile(r"%\{|\bnil\b|\s=>\s|\x01")
 FALLBACKS = {"compact": re.compile(r"(^| )\?:"), "verbose": re.compile(r"^\[event\]", re.M)}
 FALLBACKS["studio"] = re.compile(r"^ *\? (?!Approval)", re.M)
+RERECORD = (
+    "the adapter's events changed: re-record the goldens with "
+    "`.venv/bin/python tests/rendering/regenerate.py --record` and review the diff"
+)
 
 
 def renderings(events: list[Event]) -> dict[str, str]:
@@ -79,10 +84,17 @@ async def test_the_claude_tool_loop_is_rendered_in_full() -> None:
 
     # The goldens hold exactly what the loop emits (concurrent tools may reorder).
     recorded = golden_events(events)
-    assert canonical(recorded) == canonical(GOLDEN["event_sets"]["agent_loop"]), (
-        "ClaudeAdapter's events changed: re-record the goldens with "
-        "`.venv/bin/python tests/rendering/regenerate.py --record` and review the diff"
-    )
+    assert canonical(recorded) == canonical(GOLDEN["event_sets"]["agent_loop"]), RERECORD
+
+
+@pytest.mark.parametrize("event_set", sorted(CLI_RUNS))
+async def test_cli_agent_runs_are_rendered_in_full(event_set: str) -> None:
+    # Real clock: the fake CLI is a real subprocess.
+    with trio.fail_after(60):
+        events = await cli_agent_run(event_set)
+    out = assert_spoken(events)
+    assert "✗" in out["studio"] and "t!" in out["compact"]  # each recording has a failed tool
+    assert golden_events(events) == GOLDEN["event_sets"][event_set], RERECORD
 
 
 @pytest.mark.parametrize("mode", ["streaming", "failing", "instant"])

@@ -439,3 +439,9 @@ def test_one_line_and_plural() -> None:
         "1 tool",
         "2 tools",
     )
+
+
+def test_studio_names_the_provider_when_the_model_is_unknown() -> None:
+    codex = Event(type=EventType.RUN_STARTED, session_id="s", provider="codex", data={})
+    assert studio().render(codex) == "\n  ● codex session started\n"
+    assert studio().render(ev("run_started")) == "\n  ● unknown session started\n"

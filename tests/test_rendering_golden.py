@@ -5,8 +5,9 @@ options, event set), the exact text of every ``render()`` and of ``finish()``.
 The cases on the sets ``simple``, ``tool``, ``edge``, ``studio_tools`` and
 ``studio_edge`` were recorded from the reference renderers and updated where
 this library deliberately differs (the file's ``_about`` lists how); the sets
-``agent_loop``, ``codex``, ``amp`` and ``lifecycle`` cover every event type the
-library's adapters and core emit. ``rendering/regenerate.py`` rewrites the
+``agent_loop``, ``codex``, ``amp`` and ``claude_code`` are recorded from real
+adapter runs (``rendering/scenarios.py``) and, with ``lifecycle``, cover every
+event type the library's adapters and core emit. ``rendering/regenerate.py`` rewrites the
 fragments after a deliberate change.
 """
 
@@ -30,7 +31,7 @@ ELIXIR = re.compile(r"%\{|\bnil\b|\s=>\s|\x01")
 
 
 def test_cases_present() -> None:
-    assert len(CASES) == 60
+    assert len(CASES) == 67
     assert all(case["fragments"] for case in CASES.values())
 
 
@@ -52,7 +53,7 @@ def test_goldens_cover_every_event_type() -> None:
 
 
 def test_every_new_event_set_is_rendered_by_every_text_renderer() -> None:
-    for event_set in ("agent_loop", "codex", "amp", "lifecycle"):
+    for event_set in ("agent_loop", "codex", "amp", "claude_code", "lifecycle"):
         renderers = {c["renderer"] for c in CASES.values() if c["event_set"] == event_set}
         assert renderers == {"CompactRenderer", "VerboseRenderer", "StudioRenderer"}
 

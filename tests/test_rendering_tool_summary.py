@@ -316,3 +316,10 @@ def test_tool_info_merges_the_start_with_the_completion() -> None:
         "status": "failed",
     }
     assert tool_info(None, {}.get)["name"] == "tool"
+
+
+def test_codex_web_search_reports_its_query_on_completion() -> None:
+    started = info("web_search", {"query": "", "action": {"type": "other"}})
+    assert spinner_text(started) == "Searching the web"
+    done = info("web_search", {"query": "trio docs"}, output={"query": "trio docs"})
+    assert summary_line(done) == 'Searched: "trio docs"'

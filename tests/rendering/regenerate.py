@@ -3,8 +3,9 @@
 Run it after a deliberate change to what a renderer prints, then read the diff
 (``git diff tests/rendering/``) line by line: every changed fragment is a
 change users will see. The event sets are not touched, except that
-``--record`` first re-records ``agent_loop`` from a real ``ClaudeAdapter``
-run (``scenarios.py``), for when that adapter's events change. Add a case or
+``--record`` first re-records ``agent_loop``, ``codex``, ``amp`` and
+``claude_code`` from real adapter runs (``scenarios.py``), for when an
+adapter's events change. Add a case or
 an event set by editing the JSON (a case with ``"fragments": []`` is filled in).
 
     .venv/bin/python tests/rendering/regenerate.py [--record]
@@ -59,9 +60,13 @@ def fragments(golden: dict[str, Any], case: dict[str, Any]) -> list[str]:
 def main() -> None:
     golden = load()
     if "--record" in sys.argv[1:]:
-        from scenarios import claude_agent_run, golden_events
+        sys.path.insert(0, str(PATH.parents[1]))  # tests/, for fake_cli
+        from scenarios import CLI_RUNS, claude_agent_run, cli_agent_run, golden_events
 
-        golden["event_sets"]["agent_loop"] = golden_events(trio.run(claude_agent_run))
+        sets = golden["event_sets"]
+        sets["agent_loop"] = golden_events(trio.run(claude_agent_run))
+        for name in CLI_RUNS:
+            sets[name] = golden_events(trio.run(cli_agent_run, name))
     changed = 0
     for case in golden["cases"]:
         new = fragments(golden, case)

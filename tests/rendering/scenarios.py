@@ -3,20 +3,23 @@
 :func:`claude_agent_run` drives the real :class:`ClaudeAdapter` tool loop
 through the real ``anthropic`` client against :class:`FakeAnthropicServer` on
 loopback: thinking, two concurrent tools (one fails), an approval that denies
-a third, then a server-side web search answered with citations. The golden
-event set ``agent_loop`` is this run's events (``regenerate.py --record``);
-``test_rendering_adapters.py`` runs it live.
+a third, then a server-side web search answered with citations.
+:func:`cli_agent_run` runs a CLI agent's adapter on its fake executable, which
+replays recorded real output (``fake_cli/``). The golden event sets
+``agent_loop``, ``codex``, ``amp`` and ``claude_code`` are these runs' events
+(``regenerate.py --record``); ``test_rendering_adapters.py`` runs them live.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import trio
 import trio.lowlevel
+from fake_cli.helpers import fake_env, fake_executable
 
 from trio_stream_session import Event, open_stream_session
-from trio_stream_session.adapters import ClaudeAdapter
+from trio_stream_session.adapters import AmpAdapter, ClaudeAdapter, ClaudeCodeAdapter, CodexAdapter
 from trio_stream_session.adapters._tools import ToolCall
 from trio_stream_session.testing._fake_anthropic import FakeAnthropicServer, FakeResponse
 
@@ -108,6 +111,22 @@ def _responses() -> list[FakeResponse]:
         usage={"server_tool_use": {"web_search_requests": 1}},
     )
     return [first, second]
+
+
+#: Golden event set -> (adapter, fake executable, recorded scenario it replays).
+CLI_RUNS: Final = {
+    "codex": (CodexAdapter, "codex", "items"),
+    "amp": (AmpAdapter, "amp", "tools"),
+    "claude_code": (ClaudeCodeAdapter, "claude", "tools"),
+}
+
+
+async def cli_agent_run(event_set: str) -> list[Event]:
+    """The events of one CLI agent run replaying the recording behind *event_set*."""
+    adapter_class, fake, scenario = CLI_RUNS[event_set]
+    adapter = adapter_class(executable=fake_executable(fake), env=fake_env(scenario))
+    async with open_stream_session(adapter=adapter, input="list the files") as stream:
+        return [event async for event in stream]
 
 
 async def claude_agent_run() -> list[Event]:

@@ -176,7 +176,7 @@ class StudioRenderer:
 
     def _run_started(self, ev: EventView) -> str:
         head = self._close_line()
-        model = plain(first(ev.get("model"), "unknown"))
+        model = plain(first(ev.get("model"), ev.provider, "unknown"))
         return f"{head}\n{self._pad}{_ansi.blue(_ansi.INFO, self.color)} {model} session started\n"
 
     def _message_streamed(self, ev: EventView) -> str:

@@ -60,7 +60,7 @@ class EventView:
     rendered event, and a frozen dataclass's ``__init__`` costs three times as much.
     """
 
-    __slots__ = ("data", "run_id", "session_id", "timestamp", "type")
+    __slots__ = ("data", "provider", "run_id", "session_id", "timestamp", "type")
 
     def __init__(
         self,
@@ -69,12 +69,14 @@ class EventView:
         session_id: Any = None,
         run_id: Any = None,
         timestamp: Any = None,
+        provider: Any = None,
     ) -> None:
         self.type = type
         self.data = data
         self.session_id = session_id
         self.run_id = run_id
         self.timestamp = timestamp
+        self.provider = provider
 
     def __repr__(self) -> str:
         return f"EventView(type={self.type!r}, data={inspect_value(self.data)})"
@@ -119,6 +121,7 @@ def view(event: Any) -> EventView:
             event.session_id,
             event.run_id,
             event.timestamp,
+            event.provider,
         )
     if isinstance(event, Mapping):
         data = mapping_get(event, "data")
@@ -128,6 +131,7 @@ def view(event: Any) -> EventView:
             session_id=mapping_get(event, "session_id"),
             run_id=mapping_get(event, "run_id"),
             timestamp=mapping_get(event, "timestamp"),
+            provider=mapping_get(event, "provider"),
         )
     return EventView(type="unknown", data=_EMPTY)
 

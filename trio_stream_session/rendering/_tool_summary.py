@@ -249,6 +249,11 @@ def _patched(inp: Mapping[Any, Any]) -> str:
     return shorten_path(paths[0]) + more
 
 
+def _web_search_spinner(inp: Mapping[Any, Any]) -> str:
+    query = _iv(inp, "query")
+    return f'Searching: "{query}"' if query else "Searching the web"
+
+
 def _grep_spinner(inp: Mapping[Any, Any]) -> str:
     return f'Searching "{_iv(inp, "pattern") or "pattern"}" in {_iv(inp, "path") or "."}'
 
@@ -262,7 +267,7 @@ _SPINNERS: Final[dict[str, Callable[[Mapping[Any, Any]], str]]] = {
     "Grep": _grep_spinner,
     "Task": lambda inp: "Running task: " + (_iv(inp, "description") or "task"),
     "WebFetch": lambda inp: "Fetching " + (host(_iv(inp, "url")) or "web resource"),
-    "WebSearch": lambda inp: f'Searching: "{_iv(inp, "query") or ""}"',
+    "WebSearch": _web_search_spinner,
     "apply_patch": lambda inp: "Patching " + _patched(inp),
 }
 _SPINNERS["web_fetch"] = _SPINNERS["WebFetch"]
@@ -303,9 +308,10 @@ def summary_line(info: Mapping[str, Any]) -> str:
         description = _iv(inp, "description") or "task"
         return f"Task complete: {description}" + (f" ({duration})" if duration else "")
     results = mapping_get(info, "output")
-    if tool in ("WebSearch", "web_search") and isinstance(results, list):
-        query = _iv(inp, "query") or ""
-        return f'Searched: "{query}" ({plural(len(results), "result")})'
+    query = _iv(inp, "query")
+    if tool in ("WebSearch", "web_search") and (query or isinstance(results, list)):
+        counted = f" ({plural(len(results), 'result')})" if isinstance(results, list) else ""
+        return f'Searched: "{query or ""}"{counted}'
     name = tool if tool in _SPINNERS else _call(tool, inp)
     return f"{name} complete" + (f" ({size})" if size else "")
 
