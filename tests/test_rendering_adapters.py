@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import trio
@@ -99,7 +99,7 @@ async def test_cli_agent_runs_are_rendered_in_full(event_set: str) -> None:
 
 @pytest.mark.parametrize("mode", ["streaming", "failing", "instant"])
 async def test_mock_adapter_runs_are_rendered_in_full(
-    mode: str, autojump_clock: trio.testing.MockClock
+    mode: Literal["streaming", "failing", "instant"], autojump_clock: trio.testing.MockClock
 ) -> None:
     failure = SessionError("provider_error", "no luck") if mode == "failing" else None
     adapter = MockAdapter(mode=mode, fail_with=failure)

@@ -306,7 +306,7 @@ def test_empty_mapping_output_is_no_output() -> None:
 def test_tool_info_merges_the_start_with_the_completion() -> None:
     started = {"name": "bash", "input": {"command": "make"}}
     data = {"tool_output": {"output": "boom", "exit_code": 2}}
-    merged = tool_info(started, data.get)
+    merged = tool_info(started, lambda key: data.get(key))
     assert merged == {
         "name": "bash",
         "input": {"command": "make"},
@@ -315,7 +315,8 @@ def test_tool_info_merges_the_start_with_the_completion() -> None:
         "duration_ms": None,
         "status": "failed",
     }
-    assert tool_info(None, {}.get)["name"] == "tool"
+    empty: dict[str, Any] = {}
+    assert tool_info(None, empty.get)["name"] == "tool"
 
 
 def test_codex_web_search_reports_its_query_on_completion() -> None:
