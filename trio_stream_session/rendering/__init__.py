@@ -26,10 +26,16 @@ with these decisions (``rendering_spec.md`` §13):
 6. A missing or non-mapping ``data`` is read as ``{}``.
 7. Text is measured in code points, not grapheme clusters.
 8. JSONL ``ts`` is ISO-8601 for datetimes; a string passes through unchanged.
-9. Studio's quirks are kept for parity (see ``_studio``).
+9. Studio keeps two of the reference's quirks for parity and fixes three
+   (see ``_studio``): it overwrites only a tool's own spinner line.
 10. Numbers print in Python's natural form (``round`` then ``str``): ``$2``
     rather than ``$2.0``, ``5e-05`` rather than ``5.0e-5``; JSON floats as
     Python's ``json`` writes them.
+11. Every event type has a rendering of its own in Compact, Verbose and
+    Studio (the reference knew ten): tool failures and approvals, thinking,
+    tool results sent back, cited sources, turns, timeouts, policy, session
+    and workspace events. Values print in Python's form (``{'k': None}``),
+    never Elixir's (``%{k: nil}``); counts use singulars (``1 tool``).
 
 Renderers never raise on odd event shapes (missing keys, non-mapping data,
 unknown types, non-string values).
