@@ -20,7 +20,9 @@ from fake_cli.helpers import Recorder, fake_env, fake_executable, read_record, r
 
 from trio_stream_session import Event, InMemorySessionStore, SessionError, run_once
 from trio_stream_session.adapters import ClaudeCodeAdapter
+from trio_stream_session.adapters._claude_code import _ClaudeCodeTranslator
 from trio_stream_session.adapters._cli_common import Invocation
+from trio_stream_session.adapters._cli_process import CLIFailure
 
 PROMPT = {"prompt": "hello"}
 SESSION = "fdf2d90a-fd9e-4736-ae35-806edd13643f"
@@ -180,3 +182,31 @@ async def test_argv_stdin_and_working_directory(tmp_path: Path) -> None:
     assert data["cwd"] == str(tmp_path)
     assert result["output"]["content"] == "say hello"
     assert result["provider_session"] == {"provider_session_id": "fake-session"}
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code"),
+    [
+        (529, "overloaded", "provider_unavailable"),
+        (429, "rate_limit", "provider_rate_limited"),
+        (401, "authentication_failed", "provider_authentication_failed"),
+    ],
+)
+async def test_api_retry_notices_name_the_cause_of_a_failed_result(
+    status: int, error: str, code: str
+) -> None:
+    """``system``/``api_retry`` lines as Claude Code prints them while it retries
+    (``attempt``, ``max_retries``, ``retry_delay_ms``, ``error_status``, ``error``),
+    then a failed result carrying ``api_error_status``."""
+    recorder = Recorder()
+    translator = _ClaudeCodeTranslator(recorder, [], None)
+    retry = {"type": "system", "subtype": "api_retry", "attempt": 1, "max_retries": 10}
+    await translator.handle(
+        {**retry, "retry_delay_ms": 600, "error_status": status, "error": error}
+    )
+    result = {"type": "result", "subtype": "success", "is_error": True, "result": "API Error"}
+    with pytest.raises(CLIFailure) as info:
+        await translator.handle({**result, "api_error_status": status})
+    assert info.value.code == code
+    assert info.value.details["api_error_status"] == status
+    assert translator.warnings == [f"claude_code: API retry 1/10: {error} (HTTP {status})"]

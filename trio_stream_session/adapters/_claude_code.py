@@ -39,7 +39,15 @@ class _ClaudeCodeTranslator(StreamJSONTranslator):
 
     async def other(self, event: Mapping[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "stream_event":
+        if kind == "system" and event.get("subtype") == "api_retry":
+            # Claude Code retrying a failed API call: the cause, should the run fail.
+            note = (
+                f"API retry {event.get('attempt')}/{event.get('max_retries')}: "
+                f"{event.get('error')} (HTTP {event.get('error_status')})"
+            )
+            self.last_error = note
+            self.warn(f"claude_code: {note}")
+        elif kind == "stream_event":
             await self._stream_event(event.get("event"))
         elif kind == "rate_limit_event":
             info = event.get("rate_limit_info")

@@ -80,10 +80,13 @@ class Translator(abc.ABC):
             self._reported = len(self.warnings)
         await self._emit(event)
 
-    def failure(self, kind: str, message: str, **details: Any) -> CLIFailure:
-        """A :class:`CLIFailure` whose code comes from the text of *message* and
-        the last reported error (rate limit, quota, authentication, ...)."""
-        found = classify_failure(message, self.last_error)
+    def failure(
+        self, kind: str, message: str, *, hint: str | None = None, **details: Any
+    ) -> CLIFailure:
+        """A :class:`CLIFailure` whose code comes from the text of *message*, an
+        extra *hint* (``"HTTP 429"``) and the last reported error (rate limit,
+        quota, authentication, ...)."""
+        found = classify_failure(message, hint, self.last_error)
         code, kind = found if found is not None else ("provider_error", kind)
         return CLIFailure(kind, message, code=code, details=details)
 

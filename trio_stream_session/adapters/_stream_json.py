@@ -87,9 +87,8 @@ class StreamJSONTranslator(Translator):
         session_id = event.get("session_id")
         if isinstance(session_id, str) and session_id:
             self.session_id = session_id
-        if kind == "system":
-            if event.get("subtype") in ("init", None):
-                await self.run_started(event)
+        if kind == "system" and event.get("subtype") in ("init", None):
+            await self.run_started(event)
         elif kind == "assistant":
             await self.run_started({})
             await self._assistant(event)
@@ -102,7 +101,8 @@ class StreamJSONTranslator(Translator):
         # Types added by later CLI versions are ignored rather than fatal.
 
     async def other(self, event: Mapping[str, Any]) -> None:
-        """A line of another type (``stream_event``, ``rate_limit_event``, ...)."""
+        """A line of another type (``stream_event``, ``rate_limit_event``, a
+        ``system`` notice other than ``init``, ...)."""
 
     def started_data(self, event: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -189,13 +189,16 @@ class StreamJSONTranslator(Translator):
                     {
                         "subtype": subtype,
                         "num_turns": event.get("num_turns"),
+                        "api_error_status": event.get("api_error_status"),
                         "permission_denials": event.get("permission_denials") or None,
                     }
                 ),
             }
             kind = event.get("kind")
             kind = kind if isinstance(kind, str) and kind else str(subtype or "error_result")
-            raise self.failure(kind, _result_error(event), **details)
+            status = event.get("api_error_status")
+            hint = f"HTTP {status}" if isinstance(status, int) else None
+            raise self.failure(kind, _result_error(event), hint=hint, **details)
         self.result = event
         await self.emit("message_received", {"content": self.final_content(), "role": "assistant"})
         await self.emit("token_usage_updated", self.token_usage)
