@@ -18,9 +18,17 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def stress(session: nox.Session) -> None:
-    """Heavy fault, cancellation and load runs."""
+    """Heavy fault, cancellation and load runs, and the property tests with many
+    examples (the ``stress`` Hypothesis profile of ``tests/conftest.py``)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-q", "-m", "stress", *session.posargs)
+    session.run(
+        "pytest",
+        "-q",
+        "-m",
+        "stress or hypothesis",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "stress"},
+    )
 
 
 @nox.session

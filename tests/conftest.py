@@ -1,10 +1,28 @@
-"""Shared fixtures. Time-based tests use pytest-trio's ``autojump_clock``."""
+"""Shared fixtures. Time-based tests use pytest-trio's ``autojump_clock``.
+
+Property tests (Hypothesis) take their example counts from a settings profile,
+never from the test: ``quick`` by default (a sample that keeps the default suite
+fast), ``stress`` (thorough) when ``HYPOTHESIS_PROFILE=stress``, which
+``nox -s stress`` sets. Both drop the deadline and the too-slow health check:
+on a loaded machine wall-clock time says nothing about the code. A failing
+example is still found again first on the next run (Hypothesis's example
+database).
+"""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from trio_stream_session import InMemorySessionStore
+
+for _name, _examples in (("quick", 25), ("stress", 1000)):
+    settings.register_profile(
+        _name, max_examples=_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_stream_session import Event, EventType
@@ -114,19 +114,16 @@ async def translate(translator_type: Any, stream: Sequence[Mapping[str, Any]]) -
     assert all(isinstance(raw["data"], Mapping) for raw in emitted)
 
 
-@settings(max_examples=300, deadline=None)
 @given(stream=st.lists(events(CODEX_TYPES), max_size=8))
 async def test_codex_translator_never_crashes(stream: list[dict[str, Any]]) -> None:
     await translate(_CodexTranslator, stream)
 
 
-@settings(max_examples=300, deadline=None)
 @given(stream=st.lists(events(AMP_TYPES), max_size=8))
 async def test_amp_translator_never_crashes(stream: list[dict[str, Any]]) -> None:
     await translate(_AmpTranslator, stream)
 
 
-@settings(max_examples=300, deadline=None)
 @given(stream=st.lists(events(CLAUDE_CODE_TYPES), max_size=8))
 async def test_claude_code_translator_never_crashes(stream: list[dict[str, Any]]) -> None:
     await translate(_ClaudeCodeTranslator, stream)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_stream_session import ErrorCode, Event, EventType, SessionError
@@ -514,7 +514,6 @@ events = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
 @given(events)
 def test_property_round_trip(event: Event) -> None:
     as_dict = event.to_dict()
@@ -580,7 +579,6 @@ mutated_event_dicts = st.builds(
 arbitrary_inputs = valid_event_dicts | mutated_event_dicts | anything
 
 
-@settings(max_examples=400, deadline=None)
 @given(arbitrary_inputs)
 def test_property_from_dict_only_raises_session_error(value: Any) -> None:
     code = None

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 from _support import USER_INPUT, ScriptedAdapter
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_stream_session import (
@@ -40,7 +40,6 @@ event_mappings = st.dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw_events=st.lists(event_mappings, max_size=6))
 async def test_arbitrary_event_mappings_are_stored_and_streamed(
     raw_events: list[dict[str, Any]],
@@ -58,7 +57,6 @@ async def test_arbitrary_event_mappings_are_stored_and_streamed(
         assert Event.from_dict(event.to_dict()).to_dict() == event.to_dict()
 
 
-@settings(max_examples=100, deadline=None)
 @given(value=odd_values | st.dictionaries(st.sampled_from(["messages", "prompt"]), odd_values))
 async def test_arbitrary_input_is_a_type_error_or_a_run(value: Any) -> None:
     if not isinstance(value, str | dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_stream_session import SessionError, normalize_provider_error
@@ -495,7 +495,6 @@ attrs_strategy = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
 @given(provider=values, attrs=attrs_strategy | values)
 def test_property_never_raises_and_is_bounded(provider: Any, attrs: Any) -> None:
     provider_error, details = normalize_provider_error(provider, attrs)

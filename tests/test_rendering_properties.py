@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_stream_session import Event, EventType
@@ -123,7 +123,6 @@ def renderers() -> list[Renderer]:
     return found
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(events, max_size=12))
 def test_no_event_shape_crashes_a_renderer(batch: list[Any]) -> None:
     for renderer in renderers():
@@ -132,7 +131,6 @@ def test_no_event_shape_crashes_a_renderer(batch: list[Any]) -> None:
         assert isinstance(renderer.finish(), str)
 
 
-@settings(max_examples=200, deadline=None)
 @given(events)
 def test_jsonl_lines_are_json_objects(event: Any) -> None:
     full = json.loads(_dumps(full_entry(event)))
@@ -157,7 +155,6 @@ json_events = st.builds(
 )
 
 
-@settings(max_examples=100, deadline=None)
 @given(json_events)
 def test_jsonl_full_round_trips_any_event(event: Event) -> None:
     assert Event.from_dict(json.loads(_dumps(full_entry(event)))) == Event.from_dict(
@@ -197,7 +194,6 @@ typed_events = st.fixed_dictionaries(
 ELIXIR = re.compile(r"%\{|\bnil\b|\s=>\s")
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(typed_events, max_size=8))
 def test_no_renderer_shows_elixir_terms(batch: list[dict[str, Any]]) -> None:
     text_renderers: list[Renderer] = [
