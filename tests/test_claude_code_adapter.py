@@ -210,3 +210,17 @@ async def test_api_retry_notices_name_the_cause_of_a_failed_result(
     assert info.value.code == code
     assert info.value.details["api_error_status"] == status
     assert translator.warnings == [f"claude_code: API retry 1/10: {error} (HTTP {status})"]
+
+
+async def test_diagnostic_lines_between_events_are_skipped_with_a_note() -> None:
+    """Some Claude Code builds print ``[SandboxDebug] ...`` on stdout (the Agent
+    SDK skips such lines: claude-agent-sdk-python ``_parse_stdout_line``, #347)."""
+    run, session = run_and_session(PROMPT)
+    result = await adapter("noise").execute(run, session, emit=Recorder())
+    assert result["output"]["content"] == HI
+    assert result["output"]["warnings"] == [
+        "skipped non-JSON output line: [SandboxDebug] Seccomp filtering not available"
+    ]
+    # A line that starts like JSON but is not an object is still a parse error.
+    error = await failure("not_object")
+    assert error.provider_error is not None and error.provider_error["kind"] == "parse_error"

@@ -177,6 +177,12 @@ def scenario(flavor: str, name: str, prompt: str) -> None:
         emit(start)
         emit("[1, 2, 3]")
         hang()
+    elif name == "noise":
+        first, *rest = recording(flavor, "ok") or []
+        emit(first)
+        emit("[SandboxDebug] Seccomp filtering not available")
+        for line in rest:
+            emit(line)
     elif name == "banner":
         emit("Fake CLI v1.0 -- welcome")
         emit("")

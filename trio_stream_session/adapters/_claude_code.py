@@ -113,6 +113,9 @@ class ClaudeCodeAdapter(CLIAdapter):
     provider: ClassVar[str] = "claude_code"
     default_executable: ClassVar[str] = "claude"
     api_key_env: ClassVar[str] = "ANTHROPIC_API_KEY"
+    #: Some Claude Code builds print diagnostics such as ``[SandboxDebug] ...`` on
+    #: stdout between events (claude-agent-sdk-python #347): skipped, with a note.
+    skip_noise: ClassVar[bool] = True
     permission_args: ClassVar[Mapping[str, tuple[str, ...]]] = {
         **{
             mode: ("--permission-mode", mode)

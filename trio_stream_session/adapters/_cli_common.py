@@ -133,6 +133,8 @@ class CLIAdapter(abc.ABC):
     api_key_env: ClassVar[str]
     #: ``permission_mode`` -> the CLI arguments it becomes.
     permission_args: ClassVar[Mapping[str, tuple[str, ...]]]
+    #: Whether stray non-JSON stdout lines are skipped anywhere (see ``CLICommand``).
+    skip_noise: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -283,6 +285,7 @@ class CLIAdapter(abc.ABC):
             secrets=self._secrets(env),
             max_line_bytes=self.max_line_bytes,
             terminate_grace=self.terminate_grace,
+            skip_noise=self.skip_noise,
         )
 
     @contextlib.contextmanager

@@ -37,7 +37,9 @@ class CLICommand:
 
     ``env`` is the child's complete environment (None inherits ours);
     ``secrets`` are literal values (API keys) scrubbed from stdout and stderr.
-    Neither appears in the repr.
+    Neither appears in the repr. ``skip_noise``: non-JSON lines that do not
+    start like JSON are skipped (with a note) anywhere, not only before the
+    first event.
     """
 
     provider: str
@@ -48,6 +50,7 @@ class CLICommand:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     terminate_grace: float = DEFAULT_TERMINATE_GRACE
+    skip_noise: bool = False
 
 
 class CLIFailure(Exception):

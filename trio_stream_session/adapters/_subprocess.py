@@ -295,8 +295,10 @@ class CLIProcess:
 
         Blank lines are skipped. Non-JSON lines *before the first JSON object*
         are treated as a banner: skipped, with a note in :attr:`warnings` (at most
-        50 such lines). Any other non-JSON line, or a JSON value that is not an
-        object, raises :class:`CLIFailure` with kind ``parse_error``.
+        50 such lines). With ``CLICommand.skip_noise``, so is a line anywhere
+        that does not even start like JSON (``[SandboxDebug] ...``). Any other
+        non-JSON line, or a JSON value that is not an object, raises
+        :class:`CLIFailure` with kind ``parse_error``.
         """
         while (line := await self.receive_line()) is not None:
             if not line.strip():
@@ -309,7 +311,8 @@ class CLIProcess:
                 self._seen_json = True
                 return value
             preview = redact_text(line.strip()[:_PREVIEW_CHARS])
-            if value is _NOT_JSON and not self._seen_json:
+            noise = self.command.skip_noise and not line.lstrip().startswith("{")
+            if value is _NOT_JSON and (noise or not self._seen_json):
                 self._banner_lines += 1
                 if self._banner_lines <= MAX_BANNER_LINES:
                     self.warn(f"skipped non-JSON output line: {preview}")
