@@ -166,7 +166,7 @@ async def test_non_json_lines(agent: Agent) -> None:
     assert first["metadata"]["cli_warnings"] == [
         "skipped non-JSON output line: Fake CLI v1.0 -- welcome"
     ]
-    error = await failure(agent.adapter("garbage"))
+    error = await failure(agent.adapter("not_object"))
     assert (error.code, error.provider_error and error.provider_error["kind"]) == (
         "provider_error",
         "parse_error",
