@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,14 @@ import pytest
 import trio
 
 from trio_stream_session import Event, EventType
-from trio_stream_session.rendering import CallbackSink, FileSink, JSONLSink, TTYSink
+from trio_stream_session.rendering import (
+    CallbackSink,
+    CompactRenderer,
+    FileSink,
+    JSONLSink,
+    TTYSink,
+    render_stream,
+)
 
 GOLDEN = json.loads(
     (Path(__file__).parent / "rendering" / "golden_renderers.json").read_text(encoding="utf-8")
@@ -368,10 +377,10 @@ async def test_owned_file_gets_lines_in_batches_and_all_of_them(tmp_path: Path) 
     sink = JSONLSink(path, mode="compact")
     await sink.open()
     assert sink._file is not None
-    writes: list[str] = []
+    writes: list[bytes] = []
     original = sink._file.write
 
-    async def counting_write(text: str) -> Any:
+    async def counting_write(text: bytes) -> Any:
         writes.append(text)
         return await original(text)
 
@@ -406,3 +415,114 @@ async def test_borrowed_file_gets_each_line_at_once() -> None:
     await sink.write_event(SIMPLE[0], "")
     assert "run_started" in buffer.getvalue()
     await sink.aclose()
+
+
+# Text UTF-8 cannot encode: lone surrogates (issue 16 #5)
+
+ROOT = Path(__file__).resolve().parent.parent
+HIGH = "\ud83d"  # what json.loads makes of a JSON "\ud83d" escape
+FS_NAME = os.fsdecode(b"caf\xe9.txt")  # "caf\udce9.txt": a Latin-1 file name
+
+
+def surrogate_events() -> list[Event]:
+    """Events before, with and after lone surrogates (in a value, a key, tool output)."""
+    before = [
+        Event(type=EventType.MESSAGE_STREAMED, session_id="ses_1", data={"delta": f"chunk {i}"})
+        for i in range(3)
+    ]
+    tool = Event(
+        type=EventType.TOOL_CALL_COMPLETED,
+        session_id="ses_1",
+        data={"tool_name": "Read", "tool_output": f"smile {HIGH} in {FS_NAME}", f"k{HIGH}": 1},
+    )
+    after = Event(type=EventType.MESSAGE_STREAMED, session_id="ses_1", data={"delta": "after"})
+    return [*before, tool, after]
+
+
+@pytest.mark.parametrize("borrowed", [False, True], ids=["path", "borrowed"])
+async def test_jsonl_writes_lone_surrogates_as_json_escapes_that_read_back(
+    tmp_path: Path, borrowed: bool
+) -> None:
+    path = tmp_path / "e.jsonl"
+    events = surrogate_events()
+    async with await trio.open_file(path, "w", encoding="utf-8") as borrowed_file:  # strict
+        sink = JSONLSink(borrowed_file if borrowed else path)
+        await render_stream(events, renderer=CompactRenderer(color=False), sinks=[sink])
+    raw = path.read_bytes()
+    assert b"smile \\ud83d in caf\\udce9.txt" in raw
+    lines = raw.decode("utf-8").splitlines()  # valid UTF-8
+    assert [Event.from_dict(json.loads(line)) for line in lines] == events
+
+
+async def test_file_sink_writes_lone_surrogates_backslash_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "out.log"
+    async with FileSink(path) as sink:
+        await sink.write("before\n")
+        await sink.write(f"\x1b[1mopened {FS_NAME}\x1b[0m {HIGH}\n")
+        await sink.write("after\n")
+    assert path.read_text(encoding="utf-8") == "before\nopened caf\\udce9.txt \\ud83d\nafter\n"
+
+
+async def test_a_failing_stream_leaves_every_delivered_event_in_the_files(tmp_path: Path) -> None:
+    """The stream breaks after an event with a lone surrogate, within the first
+    batch: both files hold everything delivered up to the failure."""
+    events = surrogate_events()
+
+    async def breaking() -> AsyncIterator[Event]:
+        for event in events:
+            yield event
+        raise LookupError("the stream broke")
+
+    jsonl, log = tmp_path / "e.jsonl", tmp_path / "e.log"
+    with pytest.raises(LookupError, match="the stream broke") as info:
+        await render_stream(
+            breaking(),
+            renderer=CompactRenderer(color=False),
+            sinks=[JSONLSink(jsonl), FileSink(log)],
+        )
+    assert not getattr(info.value, "__notes__", None)  # no sink failed during cleanup
+    lines = jsonl.read_text(encoding="utf-8").splitlines()
+    assert [Event.from_dict(json.loads(line)) for line in lines] == events
+    text = log.read_text(encoding="utf-8")
+    assert "tr:smile \\ud83d in caf\\udce9.txt" in text
+    assert text.startswith(">> chunk 0") and text.endswith(">> after")
+
+
+_FILE_SIZE_LIMITED = """
+import json, resource, sys, trio
+from trio_stream_session import Event, EventType
+from trio_stream_session.rendering import CompactRenderer, JSONLSink, RenderingError, render_stream
+
+path, limit = sys.argv[1], int(sys.argv[2])
+events = [
+    Event(type=EventType.MESSAGE_STREAMED, session_id="s", data={"delta": f"{i} " + "x" * 100})
+    for i in range(400)
+]
+expected = "".join(JSONLSink(path).line(event) + "\\n" for event in events)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    trio.run(lambda: render_stream(events, renderer=CompactRenderer(), sinks=[JSONLSink(path)]))
+except RenderingError as exc:
+    print(json.dumps({"error": str(exc), "operation": exc.operation, "expected": expected}))
+"""
+
+
+async def test_a_file_failing_mid_batch_keeps_everything_before_the_failure(
+    tmp_path: Path,
+) -> None:
+    """A real write failure inside a batch (the file size limit, ``RLIMIT_FSIZE``,
+    as on a full disk, in a child process): the file holds every byte the OS
+    took, in order, and the error names the sink."""
+    path, limit = tmp_path / "limited.jsonl", 50_000  # inside the 7th 8 KiB batch
+    done = await trio.run_process(
+        [sys.executable, "-c", _FILE_SIZE_LIMITED, str(path), str(limit)],
+        capture_stdout=True,
+        capture_stderr=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    outcome = json.loads(done.stdout)
+    assert outcome["operation"] == "write_event"
+    assert "JSONLSink" in outcome["error"] and "File too large" in outcome["error"]
+    assert len(outcome["expected"]) > limit
+    assert path.read_bytes() == outcome["expected"].encode("utf-8")[:limit]

@@ -1,7 +1,11 @@
 """``JSONLSink``: one JSON object per event, one event per line.
 
 Two line formats, both serialised compactly with sorted keys and non-ASCII
-kept as UTF-8 (the reference double-encodes it — not ported):
+kept as UTF-8 (the reference double-encodes it — not ported). A lone
+surrogate, which UTF-8 cannot encode, is written as its JSON escape
+(``\\ud83d``), so ``json.loads`` gives back the same string (a high surrogate
+directly followed by a low one reads back as the one character they encode
+together, as JSON defines):
 
 ``mode="full"`` (default)
     The reference's fields ``ts`` (ISO-8601, ``Z`` suffix), ``type``, ``data``,
@@ -194,7 +198,8 @@ class JSONLSink(_FileSinkBase):
     flushed, never closed), as for :class:`FileSink`. ``mode`` is ``"full"``
     or ``"compact"`` (see the module docs); anything else is a ``ValueError``.
     ``write()`` writes nothing: the renderer's closing text is not an event.
-    File I/O runs in worker threads.
+    File I/O runs in worker threads. Text with lone surrogates is written
+    with their JSON escapes and reads back exactly (see the module docs).
 
     >>> sink = JSONLSink("events.jsonl", mode="compact")
     """
@@ -209,7 +214,8 @@ class JSONLSink(_FileSinkBase):
         return f"JSONLSink({self._target_repr()}, mode={self.mode!r})"
 
     def line(self, event: Any) -> str:
-        """The JSON text written for *event* (without the newline)."""
+        """The JSON text written for *event* (without the newline; a lone
+        surrogate in it is written as its escape ``\\udXXX``)."""
         entry = full_entry(event) if self.mode == "full" else compact_entry(event)
         return _dumps(entry)
 

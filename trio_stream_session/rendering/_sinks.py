@@ -14,10 +14,19 @@ Every sink is a Trio async resource with the same life cycle:
 
 Each method is a checkpoint. A cancelled ``write_event``/``write`` either wrote
 its text or did not start (file writes run in a worker thread, which finishes
-the write it started). A sink a file path was given to collects about 8 KiB
-of text before handing it to the file (which buffers as much itself), so it
+the write it started). A sink a file path was given to encodes each text as it
+receives it and collects about 8 KiB before handing them to the OS, so text
 reaches the OS at ``flush()``/``aclose()`` or in 8 KiB steps; a borrowed file
 gets each write at once. A sink is used by one task at a time.
+
+Text that UTF-8 cannot encode, a lone surrogate such as ``"\\ud83d"`` (from a
+JSON ``\\ud83d`` escape in tool output, or a file name from ``os.fsdecode``),
+never fails a write: the file sinks write it as its escape, the six characters
+``\\ud83d`` (Python's ``backslashreplace``). In a :class:`JSONLSink` line that
+is the JSON escape, so the line reads back to the same string. Because each
+text is encoded when it is received, nothing received can fail a later batch:
+if the file itself fails (disk full, file size limit), everything received
+before the failing write is in the file, as far as the OS took it.
 """
 
 from __future__ import annotations
@@ -146,18 +155,35 @@ class TTYSink(BaseSink):
         self.stream.flush()
 
 
-#: Characters an owned file's sink collects before handing them to the file
-#: (the size of the file's own buffer).
-_BATCH_CHARS = 8192
+#: Bytes an owned file's sink collects before handing them to the file (the
+#: size of the file's own buffer, so a batch goes straight to the OS).
+_BATCH_BYTES = 8192
+
+
+class _AsyncBinaryFile(Protocol):
+    """An async binary file as returned by ``trio.open_file(path, "wb")``."""
+
+    async def write(self, data: bytes, /) -> Any: ...
+
+    async def flush(self) -> Any: ...
+
+    async def aclose(self) -> None: ...
+
+    def fileno(self) -> int: ...
+
+
+def _utf8(text: str) -> bytes:
+    """*text* as a file sink writes it: UTF-8, a lone surrogate as its escape ``\\udXXX``."""
+    return text.encode("utf-8", "backslashreplace")
 
 
 class _FileSinkBase(BaseSink):
     """A sink writing text to a path it opens (owned) or a file it is given (borrowed)."""
 
     def __init__(self, target: FileTarget) -> None:
-        self._file: AsyncTextFile | None = None
-        self._pending: list[str] = []  # owned file: text not yet handed to the file
-        self._pending_chars = 0
+        self._file: _AsyncBinaryFile | None = None  # the owned file, once opened
+        self._pending: list[bytes] = []  # owned file: encoded text not yet handed to it
+        self._pending_bytes = 0
         self._path: str | os.PathLike[str] | None = None
         self._borrowed: AsyncTextFile | None = None
         if isinstance(target, str | os.PathLike):
@@ -184,43 +210,44 @@ class _FileSinkBase(BaseSink):
 
     async def _open(self) -> None:
         if self._path is not None:
-            self._file = await trio.open_file(self._path, "w", encoding="utf-8", newline="")
-        else:
-            self._file = self._borrowed
+            self._file = await trio.open_file(self._path, "wb")
 
     async def _write_line(self, text: str) -> None:
-        """Write *text*. To an owned file it goes in batches of about
-        ``_BATCH_CHARS``: the file is block-buffered anyway (text reaches the
-        OS at about the same times), and one worker-thread hop per batch
-        instead of per line is most of the cost of a line. A borrowed file
-        gets every write at once, so its own buffering rules apply."""
-        if not text or self._file is None:
+        """Write *text*. An owned file gets it encoded at once (see ``_utf8``)
+        and in batches of about ``_BATCH_BYTES``: the file is block-buffered
+        anyway (text reaches the OS at about the same times), and one
+        worker-thread hop per batch instead of per line is most of the cost of
+        a line. A borrowed file gets every write at once, with lone surrogates
+        escaped the same way, and its own encoding and buffering apply."""
+        if not text:
             return
-        if not self.owns_file:
-            await self._file.write(text)
+        if self._borrowed is not None:
+            await self._borrowed.write(text if text.isascii() else _utf8(text).decode("utf-8"))
             return
-        self._pending.append(text)
-        self._pending_chars += len(text)
-        if self._pending_chars >= _BATCH_CHARS:
+        data = _utf8(text)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= _BATCH_BYTES:
             await self._write_pending()
 
     async def _write_pending(self) -> None:
         if self._pending and self._file is not None:
-            await self._file.write("".join(self._pending))
+            await self._file.write(b"".join(self._pending))
             self._pending.clear()  # only once written: a cancelled write keeps them
-            self._pending_chars = 0
+            self._pending_bytes = 0
 
     async def _flush(self) -> None:
-        if self._file is None:
-            return
-        await self._write_pending()
-        await self._file.flush()
-        if self.owns_file:
-            fileno = getattr(self._file, "fileno", None)
-            if callable(fileno):
-                await trio.to_thread.run_sync(os.fsync, fileno())
+        if self._borrowed is not None:
+            await self._borrowed.flush()
+        elif self._file is not None:
+            await self._write_pending()
+            await self._file.flush()
+            await trio.to_thread.run_sync(os.fsync, self._file.fileno())
 
     async def _close(self) -> None:
+        if self._borrowed is not None:
+            await self._borrowed.flush()
+            return
         try:
             # Even when cancelled: the lines were accepted by write_event. (A
             # worker-thread write cannot be interrupted once started anyway.)
@@ -229,21 +256,20 @@ class _FileSinkBase(BaseSink):
         finally:
             file, self._file = self._file, None
             if file is not None:
-                if self.owns_file:
-                    await file.aclose()
-                else:
-                    await file.flush()
+                await file.aclose()
 
 
 class FileSink(_FileSinkBase):
     """Write rendered text, with ANSI codes and lone ``\\r`` removed, to a file.
 
     ``target`` is a path (``str``, ``os.PathLike``, :class:`trio.Path`): opened
-    on :meth:`open` as UTF-8, created or truncated, closed by :meth:`aclose`. Or
-    an open text file, either async (``trio.open_file``/``trio.wrap_file``) or
-    a plain one (written through a worker thread): borrowed, so ``aclose()``
-    flushes it and leaves it open. ``flush()`` also ``fsync``s an owned file.
-    All file I/O runs in worker threads, never on the event loop.
+    on :meth:`open`, created or truncated, written as UTF-8, closed by
+    :meth:`aclose`. Or an open text file, either async (``trio.open_file``/
+    ``trio.wrap_file``) or a plain one (written through a worker thread):
+    borrowed, so ``aclose()`` flushes it and leaves it open. ``flush()`` also
+    ``fsync``s an owned file. All file I/O runs in worker threads, never on
+    the event loop. A lone surrogate in the text is written as its escape
+    (``"a\\ud83db"`` becomes ``a\\ud83db``): the file stays valid UTF-8.
 
     A Studio TTY stream therefore becomes ``"  ◐ Running: ls  ✓ Ran: ls ...\\n"``
     in the file: the spinner line is not erased, only the control codes are.
