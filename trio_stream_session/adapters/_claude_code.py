@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 from .._ports import Emit
-from ._cli_common import CLIAdapter, Invocation, Translator
-from ._cli_process import DEFAULT_MAX_LINE_BYTES, DEFAULT_TERMINATE_GRACE
+from ._cli_common import CLIAdapter, CLIOptions, Invocation, Translator
 from ._stream_json import StreamJSONTranslator
 
 __all__ = ["ClaudeCodeAdapter"]
@@ -129,10 +128,6 @@ class ClaudeCodeAdapter(CLIAdapter):
     def __init__(
         self,
         *,
-        executable: str | os.PathLike[str] | Sequence[str] = "claude",
-        cwd: str | os.PathLike[str] | None = None,
-        model: str | None = None,
-        permission_mode: str | None = None,
         allowed_tools: Sequence[str] = (),
         disallowed_tools: Sequence[str] = (),
         max_turns: int | None = None,
@@ -140,24 +135,9 @@ class ClaudeCodeAdapter(CLIAdapter):
         mcp_config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
         add_dirs: Sequence[str | os.PathLike[str]] = (),
         include_partial_messages: bool = False,
-        extra_args: Sequence[str] = (),
-        api_key: str | None = None,
-        env: Mapping[str, str] | None = None,
-        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        **options: Unpack[CLIOptions],
     ) -> None:
-        super().__init__(
-            executable=executable,
-            cwd=cwd,
-            model=model,
-            permission_mode=permission_mode,
-            mcp_config=mcp_config,
-            api_key=api_key,
-            env=env,
-            extra_args=extra_args,
-            max_line_bytes=max_line_bytes,
-            terminate_grace=terminate_grace,
-        )
+        super().__init__(mcp_config=mcp_config, **options)
         for name, tools in (
             ("allowed_tools", allowed_tools),
             ("disallowed_tools", disallowed_tools),

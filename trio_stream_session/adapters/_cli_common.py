@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final, Self, TypedDict
 
 import trio
 
@@ -32,7 +32,7 @@ from ._cli_support import (
 from ._runs import RunScopes
 from ._subprocess import MAX_WARNINGS, CLIProcess
 
-__all__ = ["PERMISSION_MODES", "CLIAdapter", "Invocation", "Translator"]
+__all__ = ["PERMISSION_MODES", "CLIAdapter", "CLIOptions", "Invocation", "Translator"]
 
 #: The library's permission vocabulary; each adapter maps the modes its CLI supports.
 PERMISSION_MODES: Final = frozenset(
@@ -41,6 +41,20 @@ PERMISSION_MODES: Final = frozenset(
 #: Secret values shorter than this are not scrubbed literally (it would mangle output).
 _MIN_SECRET_LEN: Final = 8
 _SECRET_NAME: Final = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL", re.IGNORECASE)
+
+
+class CLIOptions(TypedDict, total=False):
+    """The options every CLI adapter takes (see :class:`CLIAdapter`)."""
+
+    executable: str | os.PathLike[str] | Sequence[str]
+    cwd: str | os.PathLike[str] | None
+    model: str | None
+    permission_mode: str | None
+    api_key: str | None
+    env: Mapping[str, str] | None
+    extra_args: Sequence[str]
+    max_line_bytes: int
+    terminate_grace: float
 
 
 @dataclass(frozen=True, slots=True)

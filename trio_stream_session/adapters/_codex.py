@@ -13,11 +13,10 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Unpack
 
 from .._ports import Emit
-from ._cli_common import CLIAdapter, Invocation, Translator
-from ._cli_process import DEFAULT_MAX_LINE_BYTES, DEFAULT_TERMINATE_GRACE
+from ._cli_common import CLIAdapter, CLIOptions, Invocation, Translator
 from ._cli_support import drop_none, token_counts
 
 __all__ = ["CodexAdapter"]
@@ -329,10 +328,6 @@ class CodexAdapter(CLIAdapter):
     def __init__(
         self,
         *,
-        executable: str | os.PathLike[str] | Sequence[str] = "codex",
-        cwd: str | os.PathLike[str] | None = None,
-        model: str | None = None,
-        permission_mode: str | None = None,
         sandbox: str | None = None,
         approval_policy: str | None = None,
         reasoning_effort: str | None = None,
@@ -344,24 +339,10 @@ class CodexAdapter(CLIAdapter):
         ephemeral: bool = False,
         output_last_message: str | os.PathLike[str] | None = None,
         skip_git_repo_check: bool = False,
-        extra_args: Sequence[str] = (),
-        api_key: str | None = None,
-        env: Mapping[str, str] | None = None,
-        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-        terminate_grace: float = DEFAULT_TERMINATE_GRACE,
+        **options: Unpack[CLIOptions],
     ) -> None:
-        super().__init__(
-            executable=executable,
-            cwd=cwd,
-            model=model,
-            permission_mode=permission_mode,
-            api_key=api_key,
-            env=env,
-            extra_args=extra_args,
-            max_line_bytes=max_line_bytes,
-            terminate_grace=terminate_grace,
-        )
-        if sandbox is not None and permission_mode not in (None, "default"):
+        super().__init__(**options)
+        if sandbox is not None and self.permission_mode not in (None, "default"):
             raise ValueError("CodexAdapter: give sandbox= or permission_mode=, not both")
         self.sandbox = _choice("sandbox", sandbox, SANDBOX_MODES)
         self.approval_policy = _choice("approval_policy", approval_policy, APPROVAL_POLICIES)
