@@ -23,6 +23,7 @@ from trio_stream_session import (
     open_session_supervisor,
     open_stream_session,
 )
+from trio_stream_session._input import check_input
 from trio_stream_session.testing import MockAdapter
 
 json_values = st.recursive(
@@ -58,9 +59,15 @@ async def test_arbitrary_event_mappings_are_stored_and_streamed(
 
 
 @given(value=odd_values | st.dictionaries(st.sampled_from(["messages", "prompt"]), odd_values))
-async def test_arbitrary_input_is_a_type_error_or_a_run(value: Any) -> None:
-    if not isinstance(value, str | dict):
-        with pytest.raises(TypeError, match="input must be a mapping"):
+async def test_arbitrary_input_is_rejected_at_the_call_or_runs(value: Any) -> None:
+    try:
+        check_input(value)
+    except (TypeError, ValueError) as exc:
+        rejected: type[Exception] | None = type(exc)
+    else:
+        rejected = None
+    if rejected is not None:
+        with pytest.raises(rejected, match="input must be"):
             async with open_stream_session(adapter=MockAdapter(), input=value):
                 raise AssertionError("unreachable")
         return

@@ -580,16 +580,17 @@ async def test_owned_adapter_open_failure_closes_the_owned_store() -> None:
     assert store.entered and store.closed
 
 
-async def test_persistence_failures_are_reported_in_statistics() -> None:
+async def test_an_event_the_store_cannot_persist_ends_the_stream_with_its_error() -> None:
     inner = InMemorySessionStore()
     async with open_stream_session(
         adapter=MockAdapter(), input=USER_INPUT, store=FailingAppendStore(inner)
     ) as stream:
         events = await collect(stream)
-    assert types(events) == ["run_started", "message_received", "run_completed"]
-    assert events[1].sequence_number is None
-    assert stream.statistics().persistence_failures == 1
-    assert stream.result is not None and stream.result.persistence_failures == 1
+    assert types(events) == ["run_started", "error_occurred"]
+    assert events[-1].data["error_code"] == "storage_write_failed"
+    assert stream.result is None
+    run = await inner.get_run(events[0].run_id or "")
+    assert run.status is RunStatus.FAILED
 
 
 async def test_statistics_counts() -> None:

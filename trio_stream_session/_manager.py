@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, Unpack
 
 import trio
 
@@ -36,7 +36,6 @@ from ._events import (
 )
 from ._input import check_input, input_messages
 from ._models import (
-    CapabilityType,
     Run,
     RunStatus,
     Session,
@@ -44,6 +43,7 @@ from ._models import (
     add_token_usage,
     negotiate_capabilities,
 )
+from ._options import EXECUTE_GRACE, RunOptions, check_run_options, execute_timeout
 from ._ports import EventTypeFilter, ProviderAdapter, SessionStore, is_session_store
 from ._provider_error import error_payload
 from ._redact import redact_value
@@ -53,19 +53,17 @@ from .stores._memory import NewEventAppender, RunView
 
 __all__ = ["RunResult", "cancel_run", "resolve_execute_timeout", "run_once"]
 
+resolve_execute_timeout = execute_timeout  # the CLI adapters' name for it
+
 logger = logging.getLogger("trio_stream_session")
 _now = datetime.now
 _checkpoint_if_cancelled = trio.lowlevel.checkpoint_if_cancelled
 _cancel_shielded_checkpoint = trio.lowlevel.cancel_shielded_checkpoint
 
-#: Seconds an adapter's ``execute`` may take when ``adapter_opts`` names no ``timeout``.
-EXECUTE_TIMEOUT: Final = 60.0
-#: Seconds added to the adapter's own timeout before the call is abandoned.
-EXECUTE_GRACE: Final = 5.0
-#: The cap for "unbounded" runs: one week.
-MAX_EXECUTE_TIMEOUT: Final = 7 * 86_400.0
-#: Seconds the shielded bookkeeping after a cancellation may take.
-SHUTDOWN_GRACE: Final = 5.0
+#: Seconds the shielded recording of a failed or interrupted run's outcome may take.
+#: It is the library's, not ``shutdown_timeout``'s: the outcome is recorded whatever
+#: the caller's shutdown budget (a store has its own timeouts within it).
+RECORD_TIMEOUT: Final = 5.0
 
 #: Event types whose data is scanned for secrets before it is stored.
 _REDACTED_TYPES: Final = frozenset(
@@ -85,7 +83,6 @@ _OBSERVED_TYPES: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_COMPLET
 _PLANS: Final = {
     t: (_SHAPES.get(t, ()), t in _REDACTED_TYPES, t in _OBSERVED_TYPES) for t in EventType
 }
-_UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite"})
 _INTERRUPTION: Final = {
     RunStatus.CANCELLED: (
         EventType.RUN_CANCELLED,
@@ -94,8 +91,6 @@ _INTERRUPTION: Final = {
     ),
     RunStatus.TIMEOUT: (EventType.RUN_TIMEOUT, SessionStatus.FAILED, EventType.SESSION_FAILED),
 }
-
-EventCallback = Callable[[Event], object]
 
 
 class _RunStore(Protocol):
@@ -118,8 +113,7 @@ class RunResult:
     """What :func:`run_once` returns after a successful run.
 
     ``events`` is what the adapter returned in its result (the persisted
-    events are in the store); ``persistence_failures`` counts adapter events
-    the store failed to persist (they were still delivered).
+    events are in the store).
     """
 
     output: Any
@@ -128,27 +122,6 @@ class RunResult:
     session_id: str
     run_id: str
     cost_usd: float | None = None
-    persistence_failures: int = 0
-
-
-def resolve_execute_timeout(value: object) -> float:
-    """The adapter's run timeout in seconds from ``adapter_opts["timeout"]``.
-
-    A positive number (capped at one week), ``"unbounded"``/``"infinity"``/
-    ``math.inf`` (one week), or a numeric string; anything else is the
-    default of 60 s.
-    """
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _UNBOUNDED:
-            return MAX_EXECUTE_TIMEOUT
-        try:
-            value = float(text)
-        except ValueError:
-            return EXECUTE_TIMEOUT
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return min(float(value), MAX_EXECUTE_TIMEOUT)  # inf -> the cap; nan fails "> 0"
-    return EXECUTE_TIMEOUT
 
 
 def _copy_mapping(value: object) -> dict[str, Any]:
@@ -167,14 +140,6 @@ def _aware_or_now(value: object) -> datetime:
     return utc_now()
 
 
-def _check_store(store: object) -> SessionStore:
-    if isinstance(store, type) or not is_session_store(store):
-        raise SessionError(
-            "validation_error", f"Unsupported store reference for run_once: {store!r}"
-        )
-    return store
-
-
 def _adapter_name(adapter: object) -> str:
     name = None if isinstance(adapter, type) else getattr(adapter, "name", None)
     if not callable(getattr(adapter, "execute", None)) or not isinstance(name, str) or not name:
@@ -184,16 +149,6 @@ def _adapter_name(adapter: object) -> str:
             f"got {adapter!r}",
         )
     return name
-
-
-def _optional_mapping(name: str, value: object) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise SessionError(
-            "validation_error", f"{name} must be a mapping, got {type(value).__name__}"
-        )
-    return dict(value)
 
 
 class RunLifecycle:
@@ -208,21 +163,11 @@ class RunLifecycle:
         self,
         store: SessionStore,
         adapter: ProviderAdapter,
-        input: object,
-        *,
-        agent_id: str | None = None,
-        event_callback: EventCallback | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        context: Mapping[str, Any] | None = None,
-        tags: Iterable[str] | None = None,
-        adapter_opts: Mapping[str, Any] | None = None,
-        required_capabilities: Iterable[CapabilityType | str] | None = None,
-        optional_capabilities: Iterable[CapabilityType | str] | None = None,
-        continuation: object = False,
-        continuation_opts: Mapping[str, Any] | None = None,
-        shutdown_grace: float = SHUTDOWN_GRACE,
+        input: Mapping[str, Any],
+        options: RunOptions,
     ) -> None:
-        self.store = _check_store(store)
+        """*input* and *options* are already checked (``check_input``, ``check_run_options``)."""
+        self.store = store
         # The in-memory store: cancellation-only operations, and new events
         # are appended from their parts (no copy, no duplicate check).
         self._ops: _RunStore = self.store
@@ -235,28 +180,23 @@ class RunLifecycle:
         self._run_append: NewEventAppender | None = None
         self.adapter = adapter
         self.provider = _adapter_name(adapter)
-        try:
-            self.input = check_input(input)
-        except TypeError as exc:
-            raise SessionError("validation_error", str(exc)) from None
-        self.agent_id = self.provider if agent_id is None else agent_id
-        self._callback = event_callback
-        self._metadata = _optional_mapping("metadata", metadata)
-        self._context = _optional_mapping("context", context)
-        self._tags = tuple(tags or ())
-        self._adapter_opts = _optional_mapping("adapter_opts", adapter_opts)
-        if "emit" in self._adapter_opts:
-            raise SessionError("validation_error", "adapter_opts must not contain 'emit'")
-        self._required = tuple(required_capabilities or ())
-        self._optional = tuple(optional_capabilities or ())
-        self._continuation = continuation
-        self._continuation_opts = _optional_mapping("continuation_opts", continuation_opts)
-        self._shutdown_grace = shutdown_grace
+        self.input = input
+        self.agent_id = options.get("agent_id") or self.provider
+        self._callback = options.get("event_callback")
+        self._metadata = options.get("metadata") or {}
+        self._context = options.get("context") or {}
+        self._tags = tuple(options.get("tags") or ())
+        self._adapter_opts = options.get("adapter_opts") or {}
+        self._required = tuple(options.get("required_capabilities") or ())
+        self._optional = tuple(options.get("optional_capabilities") or ())
+        self._continuation = options.get("continuation", False)
+        self._continuation_opts = options.get("continuation_opts") or {}
+        #: The store's error that ended the run (an event could not be persisted).
+        self._storage_error: SessionError | None = None
         self._correlation_id: str | None = None
         self.session: Session | None = None
         self.run: Run | None = None
         self.interrupted_status = RunStatus.CANCELLED
-        self.persistence_failures = 0
         self._run_started: Mapping[str, Any] | None = None
         self._reported_cost: float | None = None
         self._execute_scope: trio.CancelScope | None = None
@@ -324,14 +264,7 @@ class RunLifecycle:
                     self._build(new_id("evt"), event_type, timestamp, data, metadata)
                 )
         except Exception as exc:
-            self.persistence_failures += 1
-            logger.warning(
-                "Event persistence failed for run %s in session %s: %s",
-                self.run_id,
-                self.session_id,
-                exc,
-            )
-            stored = self._build(new_id("evt"), event_type, timestamp, data, metadata)
+            raise self._abort_for_storage(exc, event_type) from exc
         if observed:
             self._observe(event_type, data)
         if self._callback is not None:
@@ -350,6 +283,28 @@ class RunLifecycle:
             cost = data.get("total_cost_usd")
             if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
                 self._reported_cost = float(cost)
+
+    def _abort_for_storage(self, exc: Exception, event_type: EventType) -> SessionError:
+        """The store failed to persist an adapter event: end the run with its error.
+
+        Nothing unstored is handed on (every delivered event is in the store).
+        The adapter's call is cancelled, so however the adapter treats the
+        raised error, the run ends with this one (see :meth:`_call_adapter`).
+        """
+        if isinstance(exc, SessionError) and exc.code.category.value == "storage":
+            error = exc
+        else:
+            error = SessionError("storage_write_failed", f"{type(exc).__name__}: {exc}")
+        error = SessionError(
+            error.code,
+            f"could not persist a {event_type.value} event: {error.message}",
+            details=error.details,
+        )
+        if self._storage_error is None:
+            self._storage_error = error
+        if self._execute_scope is not None:
+            self._execute_scope.cancel(reason="event persistence failed")
+        return error
 
     @contextmanager
     def execute_deadline_paused(self) -> Iterator[None]:
@@ -408,20 +363,28 @@ class RunLifecycle:
     # -- lifecycle ------------------------------------------------------------------
 
     async def execute(self) -> RunResult:
-        """Run the whole lifecycle; see :func:`run_once`."""
+        """Run the whole lifecycle; see :func:`run_once`.
+
+        Whatever ends the run, its outcome is recorded in a shielded step
+        bounded by :data:`RECORD_TIMEOUT`: a ``SessionError`` as ``run_failed``
+        (a store that fails on the way is logged; the run's own error wins),
+        another exception as ``internal_error``, a cancellation (or
+        ``KeyboardInterrupt``) as ``run_cancelled``/``run_timeout``.
+        """
         try:
             return await self._execute()
-        except SessionError:
+        except SessionError as error:
+            with trio.CancelScope(shield=True), trio.move_on_after(RECORD_TIMEOUT):
+                await self._record_failure(error)
             raise
         except Exception as exc:
-            with trio.CancelScope(shield=True), trio.move_on_after(self._shutdown_grace):
+            with trio.CancelScope(shield=True), trio.move_on_after(RECORD_TIMEOUT):
                 await self._record_failure(
-                    SessionError("internal_error", f"{type(exc).__name__}: {exc}"), quiet=True
+                    SessionError("internal_error", f"{type(exc).__name__}: {exc}")
                 )
             raise
         except BaseException:
-            # Cancelled, KeyboardInterrupt, ...: record it, bounded and shielded.
-            with trio.CancelScope(shield=True), trio.move_on_after(self._shutdown_grace):
+            with trio.CancelScope(shield=True), trio.move_on_after(RECORD_TIMEOUT):
                 await self._record_interruption()
             raise
 
@@ -443,11 +406,7 @@ class RunLifecycle:
         await self._set_session_status(SessionStatus.ACTIVE)
         await self._append(EventType.SESSION_STARTED, {}, run=False)
 
-        try:
-            await self._check_capabilities()
-        except SessionError as error:
-            await self._record_failure(error)
-            raise
+        await self._check_capabilities()
         run = Run(session_id=session.id, input=self.input)
         await store.save_run(run)
         self.run = run
@@ -459,14 +418,10 @@ class RunLifecycle:
                 session.id, run.id, self.provider, self._correlation_id
             )
 
-        try:
-            adapter_session = await self._prepare_session()
-            for message in input_messages(self.input):
-                await self._append(EventType.MESSAGE_SENT, message, run=True)
-            result = await self._call_adapter(run, adapter_session)
-        except SessionError as error:
-            await self._record_failure(error)
-            raise
+        adapter_session = await self._prepare_session()
+        for message in input_messages(self.input):
+            await self._append(EventType.MESSAGE_SENT, message, run=True)
+        result = await self._call_adapter(run, adapter_session)
         return await self._finish(result)
 
     async def _check_capabilities(self) -> None:
@@ -492,22 +447,11 @@ class RunLifecycle:
         mode = self._continuation
         if mode is False or mode is None:
             return self.session
-        if mode is True:
-            raise SessionError(
-                "validation_error",
-                "Boolean continuation is not supported. "
-                "Use continuation='auto', 'replay', 'native', or False.",
-            )
         if mode == "native":
             raise SessionError(
                 "invalid_operation",
                 "Native continuation is not available for this provider. "
                 "Use continuation='auto' to fall back to transcript replay.",
-            )
-        if mode not in ("auto", "replay"):
-            raise SessionError(
-                "validation_error",
-                f"Invalid continuation value: {mode!r}. Use 'auto', 'replay', 'native', or False.",
             )
         opts = self._continuation_opts
         query = {k: opts[k] for k in ("run_id", "type", "since", "after", "before") if k in opts}
@@ -522,21 +466,29 @@ class RunLifecycle:
         return self.session.replace(context={**self.session.context, "transcript": transcript})
 
     async def _call_adapter(self, run: Run, session: Session) -> Mapping[str, Any]:
+        """``adapter.execute``, bounded by ``adapter_opts["timeout"]`` (no limit by
+        default) plus :data:`EXECUTE_GRACE`; its failures as ``SessionError``."""
         opts = self._adapter_opts
-        timeout = resolve_execute_timeout(opts.get("timeout")) + EXECUTE_GRACE
+        timeout = execute_timeout(opts.get("timeout")) + EXECUTE_GRACE
         details = {"operation": "execute", "adapter": repr(self.adapter), "timeout_s": timeout}
+        result: object = None
         with trio.move_on_after(timeout) as scope:
             self._execute_scope = scope
             try:
                 result = await self.adapter.execute(run, session, emit=self.emit, **opts)
             except SessionError:
-                raise
+                if self._storage_error is None:
+                    raise
             except Exception as exc:
-                raise SessionError(
-                    "provider_error",
-                    f"Provider execute call failed: {exc!r}",
-                    details={**details, "exception": type(exc).__name__},
-                ) from exc
+                if self._storage_error is None:
+                    raise SessionError(
+                        "provider_error",
+                        f"Provider execute call failed: {exc!r}",
+                        details={**details, "exception": type(exc).__name__},
+                    ) from exc
+        self._execute_scope = None
+        if self._storage_error is not None:
+            raise self._storage_error
         if scope.cancelled_caught:
             raise SessionError(
                 "provider_timeout",
@@ -608,7 +560,6 @@ class RunLifecycle:
             session_id=session.id,
             run_id=run.id,
             cost_usd=cost,
-            persistence_failures=self.persistence_failures,
         )
 
     async def _set_session_status(self, status: SessionStatus) -> None:
@@ -644,9 +595,10 @@ class RunLifecycle:
         payload = error_payload(error, fallback_provider=self.provider)
         await self._end_session(SessionStatus.FAILED, EventType.SESSION_FAILED, payload)
 
-    async def _record_failure(self, error: SessionError, *, quiet: bool = False) -> None:
+    async def _record_failure(self, error: SessionError) -> None:
         """Record *error* as ``run_failed`` + ``session_failed`` (``cancelled`` as a
-        cancellation). With *quiet*, store failures are logged, not raised."""
+        cancellation), as far as the store allows; never raises (a store failure
+        on the way is logged: the run's own error is what the caller sees)."""
         if error.code is ErrorCode.CANCELLED:
             await self._record_interruption(RunStatus.CANCELLED)
             return
@@ -663,8 +615,6 @@ class RunLifecycle:
                 await self._append(EventType.RUN_FAILED, payload, run=True)
             await self._fail_session(error)
         except Exception as exc:
-            if not quiet:
-                raise
             logger.warning("could not record the failure of run %s: %s", self.run_id, exc)
 
     async def _record_interruption(self, status: RunStatus | None = None) -> None:
@@ -690,49 +640,37 @@ async def run_once(
     store: SessionStore,
     adapter: ProviderAdapter,
     input: Mapping[str, Any] | str,
-    *,
-    agent_id: str | None = None,
-    event_callback: EventCallback | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    context: Mapping[str, Any] | None = None,
-    tags: Iterable[str] | None = None,
-    adapter_opts: Mapping[str, Any] | None = None,
-    required_capabilities: Iterable[CapabilityType | str] | None = None,
-    optional_capabilities: Iterable[CapabilityType | str] | None = None,
-    continuation: object = False,
-    continuation_opts: Mapping[str, Any] | None = None,
+    **options: Unpack[RunOptions],
 ) -> RunResult:
     """Create a session, run *adapter* once on *input*, and persist every event.
 
-    ``agent_id`` defaults to the adapter's name. ``event_callback`` (sync, or
-    async returning an awaitable) is called with every adapter event after it
-    is persisted; an exception it raises fails the run. ``adapter_opts`` are
-    passed to ``adapter.execute``; its ``timeout`` (seconds, default 60, or
-    ``"unbounded"``) plus a 5 s grace bounds the call (``provider_timeout``).
-    ``continuation="auto"``/``"replay"`` gives the adapter the session's
-    earlier conversation as ``session.context["transcript"]``.
+    Options (:class:`RunOptions`): ``agent_id`` defaults to the adapter's name.
+    ``event_callback`` (sync, or async returning an awaitable) is called with
+    every adapter event after it is persisted; an exception it raises fails
+    the run. ``adapter_opts`` are passed to ``adapter.execute``; a ``timeout``
+    there (seconds) plus a 5 s grace bounds the call (``provider_timeout``);
+    there is no limit by default. ``continuation="auto"``/``"replay"`` gives
+    the adapter the session's earlier conversation as
+    ``session.context["transcript"]``.
 
-    Raises :class:`SessionError` after persisting ``run_failed`` and
-    ``session_failed``. If cancelled (or interrupted by ``KeyboardInterrupt``),
-    it records ``run_cancelled`` and ``session_cancelled`` in a shielded step
-    bounded to 5 s, then lets the cancellation propagate.
+    Bad arguments raise ``SessionError("validation_error")`` before anything
+    is stored. A failed run raises :class:`SessionError` after persisting
+    ``run_failed`` and ``session_failed``; an event the store cannot persist
+    fails the run with the store's error (``storage_write_failed``). If
+    cancelled (or interrupted by ``KeyboardInterrupt``), it records
+    ``run_cancelled`` and ``session_cancelled`` in a shielded step bounded by
+    :data:`RECORD_TIMEOUT`, then lets the cancellation propagate.
     """
-    lifecycle = RunLifecycle(
-        store,
-        adapter,
-        input,
-        agent_id=agent_id,
-        event_callback=event_callback,
-        metadata=metadata,
-        context=context,
-        tags=tags,
-        adapter_opts=adapter_opts,
-        required_capabilities=required_capabilities,
-        optional_capabilities=optional_capabilities,
-        continuation=continuation,
-        continuation_opts=continuation_opts,
-    )
-    return await lifecycle.execute()
+    if isinstance(store, type) or not is_session_store(store):
+        raise SessionError(
+            "validation_error", f"Unsupported store reference for run_once: {store!r}"
+        )
+    try:
+        checked_input = check_input(input)
+        checked = check_run_options(options)
+    except (TypeError, ValueError) as exc:
+        raise SessionError("validation_error", str(exc)) from None
+    return await RunLifecycle(store, adapter, checked_input, checked).execute()
 
 
 async def cancel_run(store: SessionStore, adapter: ProviderAdapter, run_id: str) -> str:

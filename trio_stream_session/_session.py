@@ -17,8 +17,9 @@ from ._errors import SessionError
 from ._events import Event, EventType
 from ._idle import watch as idle_watch
 from ._input import check_input
-from ._manager import EventCallback, RunLifecycle, RunResult
+from ._manager import RunLifecycle, RunResult
 from ._models import RunStatus
+from ._options import EventCallback, RunOptions, check_run_options
 from ._ports import ProviderAdapter, SessionStore
 from ._provider_error import error_payload
 from ._redact import redact_text
@@ -33,21 +34,6 @@ logger = logging.getLogger("trio_stream_session")
 DEFAULT_IDLE_TIMEOUT: Final = 120.0
 DEFAULT_SHUTDOWN_TIMEOUT: Final = 5.0
 DEFAULT_MAX_BUFFER: Final = 64
-_RUN_OPTS: Final = frozenset(
-    {
-        "agent_id",
-        "event_callback",
-        "metadata",
-        "context",
-        "tags",
-        "adapter_opts",
-        "required_capabilities",
-        "optional_capabilities",
-        "continuation",
-        "continuation_opts",
-    }
-)
-
 State = Literal["opening", "running", "finished", "closed"]
 
 
@@ -57,9 +43,7 @@ class StreamStatistics:
 
     ``events_delivered`` counts events handed to the channel (including a
     terminal error event); ``events_received`` those the consumer has taken;
-    ``current_buffer_used``/``max_buffer_size`` are the memory channel's;
-    ``persistence_failures`` counts adapter events the store failed to persist
-    (they were still delivered).
+    ``current_buffer_used``/``max_buffer_size`` are the memory channel's.
     """
 
     state: State
@@ -67,7 +51,6 @@ class StreamStatistics:
     events_received: int
     current_buffer_used: int
     max_buffer_size: int | float
-    persistence_failures: int
 
 
 def _positive_seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
@@ -78,21 +61,14 @@ def _positive_seconds(name: str, value: object, *, allow_zero: bool = False) -> 
     return float(value)
 
 
-def _run_options(run_opts: Mapping[str, Any] | None, agent_id: str | None) -> dict[str, Any]:
+def _run_options(run_opts: Mapping[str, Any] | None, agent_id: str | None) -> RunOptions:
     if run_opts is None:
         run_opts = {}
     if not isinstance(run_opts, Mapping):
         raise TypeError(f"run_opts must be a mapping, got {type(run_opts).__name__}")
-    unknown = sorted(str(k) for k in run_opts if k not in _RUN_OPTS)
-    if unknown:
-        raise TypeError(f"unknown run_opts {unknown}; accepted: {sorted(_RUN_OPTS)}")
-    options = dict(run_opts)
     if agent_id is not None:
-        options["agent_id"] = agent_id
-    callback = options.get("event_callback")
-    if callback is not None and not callable(callback):
-        raise TypeError("run_opts['event_callback'] must be callable")
-    return options
+        run_opts = {**run_opts, "agent_id": agent_id}
+    return check_run_options(run_opts)
 
 
 @final
@@ -113,7 +89,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         adapter: ResourceSpec[Any],
         store: ResourceSpec[Any],
         input: Mapping[str, Any],
-        run_opts: dict[str, Any],
+        run_opts: RunOptions,
         idle_timeout: float,
         shutdown_timeout: float,
         max_buffer: int | float,
@@ -129,6 +105,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         self._send_nowait = self._send.send_nowait
         self._run_scope = trio.CancelScope()
         self._done = trio.Event()
+        self._task: trio.lowlevel.Task | None = None
         self._started = False
         self._closing = False
         self._timed_out = False
@@ -172,9 +149,6 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             events_received=self._delivered - buffered,
             current_buffer_used=buffered,
             max_buffer_size=channel.max_buffer_size,
-            persistence_failures=0
-            if self._lifecycle is None
-            else self._lifecycle.persistence_failures,
         )
 
     # -- consumer side -------------------------------------------------------------------
@@ -193,7 +167,9 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
     async def aclose(self) -> None:
         """Stop the session and wait until it has cleaned up.
 
-        Idempotent and safe from any task, before, during or after consuming.
+        Idempotent and safe from any task, before, during or after consuming,
+        including the session's own (an ``event_callback``): there it does not
+        wait, and the run is cancelled at the callback's next checkpoint.
         Closes the receive side (a task blocked in ``receive`` gets
         ``ClosedResourceError``; ``async for`` ends), cancels the run (which is
         recorded in the store as ``run_cancelled``, shielded and bounded by
@@ -211,9 +187,22 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             self._closing = True
             self._receive.close()
             self._run_scope.cancel(reason="stream closed")
-        if self._started and not self._done.is_set():
+        if self._started and not self._done.is_set() and not self._called_from_run():
             with trio.CancelScope(shield=True):
                 await self._done.wait()
+
+    def _called_from_run(self) -> bool:
+        """True in the session task or a task it started (an ``event_callback``,
+        an adapter's tool task): waiting there for the session to end would wait
+        for ourselves. The cancellation is delivered at the caller's next
+        checkpoint instead, and the session ends as it unwinds."""
+        task: trio.lowlevel.Task | None = trio.lowlevel.current_task()
+        while task is not None:
+            if task is self._task:
+                return True
+            nursery = task.parent_nursery
+            task = None if nursery is None else nursery.parent_task
+        return False
 
     # -- producer side -------------------------------------------------------------------
 
@@ -235,12 +224,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         """Build the run's lifecycle (synchronous; ``TypeError`` for bad run options)."""
         try:
             self._lifecycle = RunLifecycle(
-                store,
-                adapter,
-                self._input,
-                event_callback=self._hand_over,
-                shutdown_grace=self._shutdown_timeout,
-                **self._run_opts,
+                store, adapter, self._input, {**self._run_opts, "event_callback": self._hand_over}
             )
         except SessionError as exc:
             raise TypeError(str(exc)) from None
@@ -260,6 +244,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
 
     async def _main(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """The session task: open owned resources unless prepared, run, deliver, close."""
+        self._task = trio.lowlevel.current_task()
         try:
             with self._send:
                 if self._lifecycle is not None:

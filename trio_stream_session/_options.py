@@ -1,0 +1,159 @@
+"""The options of a run, declared once and checked at the call.
+
+:func:`run_once` takes them as keyword arguments and the stream-session entry
+points as ``run_opts=``; both are typed with :class:`RunOptions` (so mypy checks
+callers) and validated by :func:`check_run_options`, which raises ``TypeError``
+or ``ValueError`` naming the bad option before anything starts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, Literal, TypedDict
+
+from ._errors import SessionError
+from ._events import Event
+from ._models import CapabilityType, capability_type
+
+__all__ = [
+    "EXECUTE_GRACE",
+    "Continuation",
+    "EventCallback",
+    "RunOptions",
+    "check_run_options",
+    "execute_timeout",
+]
+
+#: ``event_callback``: called with every stored adapter event; may return an awaitable.
+EventCallback = Callable[[Event], object]
+#: ``continuation``: replay the session's earlier conversation to the adapter.
+Continuation = Literal[False, "auto", "replay", "native"] | None
+
+#: Seconds added to ``adapter_opts["timeout"]`` before the adapter's call is abandoned.
+EXECUTE_GRACE: Final = 5.0
+_UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite", "inf", "none"})
+_CONTINUATIONS: Final = (None, "auto", "replay", "native")
+
+
+class RunOptions(TypedDict, total=False):
+    """Options of one run (``run_once`` keywords, ``run_opts=`` of a stream session)."""
+
+    agent_id: str | None
+    """The session's agent id; defaults to the adapter's name."""
+    event_callback: EventCallback | None
+    metadata: Mapping[str, Any] | None
+    context: Mapping[str, Any] | None
+    tags: Iterable[str] | None
+    adapter_opts: Mapping[str, Any] | None
+    """Passed to ``adapter.execute``; ``"timeout"`` (seconds) bounds the run (default: no limit)."""
+    required_capabilities: Iterable[CapabilityType | str] | None
+    optional_capabilities: Iterable[CapabilityType | str] | None
+    continuation: Continuation
+    continuation_opts: Mapping[str, Any] | None
+
+
+_NAMES: Final = frozenset(RunOptions.__annotations__)
+
+
+def execute_timeout(value: object) -> float:
+    """Seconds ``adapter.execute`` may take, from ``adapter_opts["timeout"]``.
+
+    None (the default), ``math.inf`` or ``"unbounded"`` mean no limit
+    (``math.inf``): agent runs take minutes, and the stream's idle timeout is
+    the default guard. A positive number (or numeric string) is a limit.
+    Anything else raises ``ValueError``/``TypeError``.
+    """
+    if value is None:
+        return math.inf
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _UNBOUNDED:
+            return math.inf
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(
+                f"adapter_opts['timeout'] must be a positive number of seconds or 'unbounded', "
+                f"got {value!r}"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"adapter_opts['timeout'] must be a number of seconds, got {type(value).__name__}"
+        )
+    if not value > 0:  # also rejects nan
+        raise ValueError(f"adapter_opts['timeout'] must be > 0 seconds, got {value!r}")
+    return float(value)
+
+
+def _mapping(name: str, value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _strings(name: str, value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an iterable of strings, got {type(value).__name__}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must contain strings, got {type(item).__name__}")
+    return items
+
+
+def _capabilities(name: str, value: object) -> tuple[CapabilityType, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an iterable of capability types, got {value!r}")
+    try:
+        return tuple(capability_type(item) for item in value)
+    except SessionError as exc:
+        raise ValueError(f"{name}: {exc.message}") from None
+
+
+def check_run_options(options: Mapping[str, Any]) -> RunOptions:
+    """*options* validated and copied (unknown names, wrong types and bad values
+    raise ``TypeError``/``ValueError`` naming the option)."""
+    unknown = sorted(str(k) for k in options if k not in _NAMES)
+    if unknown:
+        raise TypeError(f"unknown run options {unknown}; accepted: {sorted(_NAMES)}")
+    checked: RunOptions = {}
+    agent_id = options.get("agent_id")
+    if agent_id is not None:
+        if not isinstance(agent_id, str):
+            raise TypeError(f"agent_id must be a string, got {type(agent_id).__name__}")
+        if not agent_id.strip():
+            raise ValueError("agent_id cannot be empty")
+        checked["agent_id"] = agent_id
+    callback = options.get("event_callback")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"event_callback must be callable, got {type(callback).__name__}")
+    checked["event_callback"] = callback
+    checked["metadata"] = _mapping("metadata", options.get("metadata"))
+    checked["context"] = _mapping("context", options.get("context"))
+    checked["tags"] = _strings("tags", options.get("tags"))
+    adapter_opts = _mapping("adapter_opts", options.get("adapter_opts"))
+    if "emit" in adapter_opts:
+        raise ValueError("adapter_opts must not contain 'emit'")
+    execute_timeout(adapter_opts.get("timeout"))
+    checked["adapter_opts"] = adapter_opts
+    checked["required_capabilities"] = _capabilities(
+        "required_capabilities", options.get("required_capabilities")
+    )
+    checked["optional_capabilities"] = _capabilities(
+        "optional_capabilities", options.get("optional_capabilities")
+    )
+    continuation = options.get("continuation", False)
+    if continuation is not False and continuation not in _CONTINUATIONS:
+        raise ValueError(
+            f"continuation must be False, 'auto', 'replay' or 'native', got {continuation!r}"
+        )
+    checked["continuation"] = continuation
+    checked["continuation_opts"] = _mapping("continuation_opts", options.get("continuation_opts"))
+    return checked
