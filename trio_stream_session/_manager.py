@@ -42,6 +42,7 @@ from ._models import (
     SessionStatus,
     add_token_usage,
     negotiate_capabilities,
+    run_owner,
 )
 from ._options import EXECUTE_GRACE, RunOptions, check_run_options, execute_timeout
 from ._ports import EventTypeFilter, ProviderAdapter, SessionStore, is_session_store
@@ -407,7 +408,7 @@ class RunLifecycle:
         await self._append(EventType.SESSION_STARTED, {}, run=False)
 
         await self._check_capabilities()
-        run = Run(session_id=session.id, input=self.input)
+        run = Run(session_id=session.id, input=self.input, owner=run_owner())
         await store.save_run(run)
         self.run = run
         run = run.with_status(RunStatus.RUNNING)

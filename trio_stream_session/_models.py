@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -169,6 +171,9 @@ class Run:
     ended_at: datetime | None = None
     provider: str | None = None
     provider_metadata: Mapping[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    """Who runs it: ``"host:pid"`` of the process (see :func:`run_owner`), so a
+    run whose process died can be found and closed (``recover_interrupted_runs``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.session_id, str) or not self.session_id:
@@ -365,3 +370,14 @@ def _build(cls: Callable[..., _R_], fields: dict[str, Any]) -> _R_:
         return cls(**fields)
     except TypeError as exc:
         raise SessionError("validation_error", f"malformed record: {exc}") from None
+
+
+_OWNER: list[str] = []
+
+
+def run_owner() -> str:
+    """This process as a run's owner: ``"host:pid"`` (recomputed after a fork)."""
+    pid = os.getpid()
+    if not _OWNER or not _OWNER[0].endswith(f":{pid}"):
+        _OWNER[:] = [f"{socket.gethostname()}:{pid}"]
+    return _OWNER[0]
