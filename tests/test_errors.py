@@ -48,7 +48,14 @@ CATEGORIES = {
         "storage_write_failed",
         "storage_read_failed",
     ],
-    "runtime": ["timeout", "cancelled", "policy_violation", "internal_error", "unknown_error"],
+    "runtime": [
+        "timeout",
+        "cancelled",
+        "policy_violation",
+        "internal_error",
+        "unknown_error",
+        "run_interrupted",
+    ],
     "concurrency": [
         "max_sessions_exceeded",
         "max_runs_exceeded",
@@ -96,6 +103,7 @@ DEFAULT_MESSAGES = {
     "policy_violation": "Policy violation occurred",
     "internal_error": "Internal error occurred",
     "unknown_error": "An unknown error occurred",
+    "run_interrupted": "The process running this run is gone",
     "tool_error": "Tool error occurred",
     "tool_not_found": "Tool not found",
     "tool_execution_failed": "Tool execution failed",
@@ -121,7 +129,8 @@ ALL_CODES = [code for codes in CATEGORIES.values() for code in codes]
 
 
 def test_every_reference_code_exists_and_nothing_else() -> None:
-    assert len(ALL_CODES) == 45
+    # The reference's 45, plus this library's run_interrupted (a run whose process is gone).
+    assert len(ALL_CODES) == 46
     assert {c.value for c in ErrorCode} == set(ALL_CODES)
     assert set(DEFAULT_MESSAGES) == set(ALL_CODES)
 

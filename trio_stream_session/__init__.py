@@ -22,6 +22,8 @@ from ._ports import Emit as Emit
 from ._ports import ProviderAdapter as ProviderAdapter
 from ._ports import SessionStore as SessionStore
 from ._provider_error import normalize_provider_error as normalize_provider_error
+from ._recovery import find_interrupted_runs as find_interrupted_runs
+from ._recovery import recover_interrupted_runs as recover_interrupted_runs
 from ._redact import redact_text as redact_text
 from ._redact import redact_value as redact_value
 from ._replay import ReplayStream as ReplayStream
@@ -67,10 +69,12 @@ __all__ = [
     "Transcript",
     "TranscriptMessage",
     "cancel_run",
+    "find_interrupted_runs",
     "negotiate_capabilities",
     "normalize_provider_error",
     "open_session_supervisor",
     "open_stream_session",
+    "recover_interrupted_runs",
     "redact_text",
     "redact_value",
     "replay_session",

@@ -20,6 +20,7 @@ import trio
 from ._errors import SessionError
 from ._events import EventType
 from ._ports import SessionStore
+from ._recovery import find_interrupted_runs
 from ._replay import replay_session
 from ._session import open_stream_session
 from .stores import InMemorySessionStore, SQLiteSessionStore
@@ -177,9 +178,14 @@ def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
 
 
 async def _list_sessions(store: SessionStore, stdout: TextIO) -> int:
+    """One line per session. A session whose run's process is gone (see
+    :func:`find_interrupted_runs`) shows as ``interrupted``. Listing only reads:
+    closing such runs is ``recover_interrupted_runs``, a decision for the caller."""
+    interrupted = {run.session_id for run in await find_interrupted_runs(store)}
     for session in await store.list_sessions():
+        status = "interrupted" if session.id in interrupted else session.status.value
         created = session.created_at.isoformat(timespec="seconds")
-        stdout.write(f"{session.id}  {session.status.value:<9}  {session.agent_id}  {created}\n")
+        stdout.write(f"{session.id}  {status:<11}  {session.agent_id}  {created}\n")
     return EXIT_OK
 
 

@@ -26,7 +26,8 @@ class ErrorCategory(enum.StrEnum):
 
 
 class ErrorCode(enum.StrEnum):
-    """Every error code of the reference, with its category and default message.
+    """Every error code of the reference, with its category and default message,
+    plus this library's ``run_interrupted`` (a run whose process is gone).
 
     >>> ErrorCode.PROVIDER_TIMEOUT.category
     <ErrorCategory.PROVIDER: 'provider'>
@@ -77,6 +78,7 @@ class ErrorCode(enum.StrEnum):
     POLICY_VIOLATION = "policy_violation"
     INTERNAL_ERROR = "internal_error"
     UNKNOWN_ERROR = "unknown_error"
+    RUN_INTERRUPTED = "run_interrupted"
     # concurrency
     MAX_SESSIONS_EXCEEDED = "max_sessions_exceeded"
     MAX_RUNS_EXCEEDED = "max_runs_exceeded"
@@ -116,7 +118,8 @@ for _category, _codes in {
     " provider_timeout provider_authentication_failed provider_quota_exceeded",
     ErrorCategory.STORAGE: "storage_error storage_connection_failed dependency_not_available"
     " migration_required storage_write_failed storage_read_failed",
-    ErrorCategory.RUNTIME: "timeout cancelled policy_violation internal_error unknown_error",
+    ErrorCategory.RUNTIME: "timeout cancelled policy_violation internal_error unknown_error"
+    " run_interrupted",
     ErrorCategory.CONCURRENCY: "max_sessions_exceeded max_runs_exceeded capability_not_supported"
     " invalid_operation",
     ErrorCategory.TOOL: "tool_error tool_not_found tool_execution_failed tool_permission_denied",
@@ -162,6 +165,7 @@ _DEFAULT_MESSAGE: Final[dict[ErrorCode, str]] = {
     _C.POLICY_VIOLATION: "Policy violation occurred",
     _C.INTERNAL_ERROR: "Internal error occurred",
     _C.UNKNOWN_ERROR: "An unknown error occurred",
+    _C.RUN_INTERRUPTED: "The process running this run is gone",
     _C.TOOL_ERROR: "Tool error occurred",
     _C.TOOL_NOT_FOUND: "Tool not found",
     _C.TOOL_EXECUTION_FAILED: "Tool execution failed",
