@@ -313,3 +313,22 @@ async def test_mcp_config_mapping_goes_through_a_private_file(agent: Agent, tmp_
     await execute(agent.adapter("echo", record, mcp_config=tmp_path / "mcp.json"))
     argv = read_record(record)["argv"]
     assert argv[argv.index("--mcp-config") + 1] == str(tmp_path / "mcp.json")
+
+
+@AGENTS
+async def test_a_stream_session_lets_an_agent_work_for_minutes(
+    agent: Agent, mock_clock: trio.testing.MockClock
+) -> None:
+    """No run-level limit by default: three minutes of (mock) time, an event a second.
+
+    The idle timeout stays the guard; it is widened here only so that a
+    loaded machine's pauses between the fake's lines cannot trip it.
+    """
+    mock_clock.rate = 100
+    adapter = agent.adapter("tick", env={"FAKE_CLI_TICKS": "180", "FAKE_CLI_TICK_DELAY": "0.01"})
+    started = trio.current_time()
+    async with open_stream_session(adapter=adapter, input=PROMPT, idle_timeout=600) as stream:
+        events = [event async for event in stream]
+    assert trio.current_time() - started >= 150
+    assert events[-1].type is EventType.RUN_COMPLETED
+    assert stream.result is not None and stream.result.output["content"] == agent.content

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from .._errors import ErrorCode, SessionError
 from .._models import Session
+from .._options import execute_timeout
 
 __all__ = [
     "build_prompt",
@@ -27,7 +28,6 @@ __all__ = [
     "token_counts",
 ]
 
-_UNBOUNDED: Final = frozenset({"unbounded", "infinity", "infinite", "inf", "none"})
 #: ``(pattern, error code, provider_error kind)``, tried in order on a failure's text.
 #: The texts are the CLIs' own: Codex ``RetryLimitReachedError`` ("exceeded retry
 #: limit, last status: 429 Too Many Requests"), ``UsageLimitReachedError`` ("You've
@@ -107,29 +107,17 @@ def token_counts(usage: object) -> dict[str, int]:
 
 
 def run_time_limit(value: object) -> float:
-    """The wall-clock limit of one run from ``adapter_opts["timeout"]``, in seconds.
-
-    None (the default), ``math.inf`` or ``"unbounded"`` mean no limit
-    (``math.inf``): agent runs take minutes, and the stream's idle timeout is
-    the guard against a CLI that hangs. A positive number (or numeric string)
-    sets a limit, as ``run_once`` reads it; anything else raises
-    ``SessionError("validation_error")`` naming the value.
+    """The wall-clock limit of one run from ``adapter_opts["timeout"]``, in seconds,
+    read as ``run_once`` reads it (:func:`execute_timeout`): None (the default)
+    means no limit (``math.inf``), since agent runs take minutes and the
+    stream's idle timeout is the guard against a CLI that hangs; a positive
+    number sets one. A bad value raises ``SessionError("validation_error")``
+    (``run_once`` refuses it at the call already).
     """
-    if value is None:
-        return math.inf
-    number = value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _UNBOUNDED:
-            return math.inf
-        with contextlib.suppress(ValueError):
-            number = float(text)
-    if isinstance(number, int | float) and not isinstance(number, bool) and number > 0:
-        return float(number)
-    raise SessionError(
-        "validation_error",
-        f"adapter_opts['timeout'] must be a positive number of seconds or None, got {value!r}",
-    )
+    try:
+        return execute_timeout(value)
+    except (TypeError, ValueError) as exc:
+        raise SessionError("validation_error", str(exc)) from None
 
 
 def classify_failure(*texts: object) -> tuple[ErrorCode, str] | None:
