@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
 from trio_stream_session import redact_text, redact_value
-from trio_stream_session._redact import DEFAULT_PATTERNS, REDACTED
+from trio_stream_session._redact import DEFAULT_PATTERNS, REDACTED, is_secret_name
 
 # The reference's 29 redaction goldens (reference/golden/redact.json), kept inline so the
 # tests do not depend on files outside the repository: (input, flat, categorized).
@@ -103,6 +104,8 @@ CATEGORIES = [
     "connection_string",
     "private_key",
     "env_secret",
+    # Not in the reference: the value of a quoted assignment to a secret-named key.
+    "quoted_secret",
 ]
 
 PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
@@ -119,6 +122,8 @@ SAMPLES = [
     ("gcp_api_key", "AIzaSyA1234567890abcdefghijklmnopqrstuv", "AIzaSyA1234567890"),
     ("anthropic_key", "sk-ant-api03-abcdefghijklmnopqrstuvwx", "sk-ant-api03"),
     ("openai_key", "sk-proj-abcdefghijklmnopqrstuvwx", "sk-proj-abc"),
+    ("openai_key", "sk-svcacct-abcdefghijklmnopqrstuvwx_-0123", "abcdefghijklmnop"),
+    ("openai_key", "sk-admin-ABCDEFGHIJKLMNOPQRSTUVWX-_0123", "ABCDEFGHIJKLMNOP"),
     ("openai_legacy_key", "sk-abcdefghijklmnopqrstuvwxyzABCDEF", "sk-abcdefgh"),
     ("github_pat", "ghp_" + "a" * 36, "ghp_aaaa"),
     ("github_oauth", "gho_" + "b" * 36, "gho_bbbb"),
@@ -144,6 +149,8 @@ SAMPLES = [
     ),
     ("env_secret", "MY_SERVICE_TOKEN=abcdef", "abcdef"),
     ("env_secret", "DATABASE_URL = sqlite:///x.db", "sqlite"),
+    ("quoted_secret", '{"password": "hunter2"}', "hunter2"),
+    ("quoted_secret", "{'ANTHROPIC_API_KEY': 'not-a-key-shape'}", "not-a-key-shape"),
 ]
 
 
@@ -163,7 +170,7 @@ def test_goldens(text: str, flat: str, categorized: str) -> None:
 # -- patterns ------------------------------------------------------------------------------
 
 
-def test_22_default_patterns_in_reference_order() -> None:
+def test_reference_patterns_in_reference_order_then_quoted_secret() -> None:
     assert [name for name, _ in DEFAULT_PATTERNS] == CATEGORIES
     assert all(isinstance(p, re.Pattern) for _, p in DEFAULT_PATTERNS)
     assert all(p.flags & re.ASCII for _, p in DEFAULT_PATTERNS)
@@ -300,7 +307,8 @@ def test_redact_value_returns_plain_dicts() -> None:
 
 
 def test_redact_value_does_not_redact_keys() -> None:
-    assert redact_value({"password=x": "v"}) == {"password=x": "v"}
+    # Keys are kept as they are, even one a text pattern would redact.
+    assert redact_value({"AKIAIOSFODNN7EXAMPLE": "v"}) == {"AKIAIOSFODNN7EXAMPLE": "v"}
 
 
 def depth_nested(levels: int, leaf: Any) -> Any:
@@ -344,3 +352,149 @@ def test_redact_value_terminates_on_cycles_and_shared_structures() -> None:
     for _ in range(60):
         shared = [shared, shared]
     assert "abcdef" not in repr(redact_value(shared))
+
+
+# -- secrets the reference patterns missed (issue 16, item 4) ----------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sk-svcacct-" + "Ab1_-" * 30,
+        "sk-admin-" + "Zz9-_" * 12,
+        "sk-None-" + "q" * 48,
+        "sk-proj-" + "x" * 20,
+    ],
+)
+def test_openai_key_formats(key: str) -> None:
+    assert redact_text(f"OPENAI_KEY is {key}.") == f"OPENAI_KEY is {REDACTED}."
+    assert redact_text(key, categorized=True) == "[REDACTED:openai_key]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"ANTHROPIC_API_KEY": "abc def"}', '{"ANTHROPIC_API_KEY": "[REDACTED]"}'),
+        ('{"password":"hunter2","user":"bob"}', '{"password":"[REDACTED]","user":"bob"}'),
+        ("{'password': 'hunter2'}", "{'password': '[REDACTED]'}"),
+        ('"client_secret" : "x y z"', '"client_secret" : "[REDACTED]"'),
+        ('"accessToken"="abc"', '"accessToken"="[REDACTED]"'),
+        ('"DB_PASS": "p", "pass": "q"', '"DB_PASS": "[REDACTED]", "pass": "[REDACTED]"'),
+        # Escaped quotes and backslashes belong to the value.
+        (r'{"password": "a\"b\\", "n": 1}', r'{"password": "[REDACTED]", "n": 1}'),
+        ("{'secret': 'it\\'s'}", "{'secret': '[REDACTED]'}"),
+        # JSON inside a JSON string: the inner quotes are written \".
+        (
+            r'{"text": "{\"password\": \"hun\\\"ter\\\\\", \"n\": \"v\"}"}',
+            r'{"text": "{\"password\": \"[REDACTED]\", \"n\": \"v\"}"}',
+        ),
+        # A value cut off by truncation is redacted to the end of its line.
+        ('"password": "hunter2\nnext line', '"password": "[REDACTED]\nnext line'),
+    ],
+)
+def test_quoted_assignments(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+    assert redact_text(expected) == expected
+
+
+def test_quoted_assignment_keeps_json_valid() -> None:
+    document = {"ANTHROPIC_API_KEY": "value one", "password": 'x"y', "model": "m"}
+    out = json.loads(redact_text(json.dumps(document)))
+    assert out == {"ANTHROPIC_API_KEY": REDACTED, "password": REDACTED, "model": "m"}
+    categorized = json.loads(redact_text(json.dumps(document), categorized=True))
+    assert categorized["password"] == "[REDACTED:quoted_secret]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"token_usage": "5", "max_tokens": "9", "signature": "abc"}',
+        '{"bypass": "y", "PWD": "/home/me", "name": "password"}',
+        '"password" is the key; "x": "y"',
+        "it's a 'token' of 'secret' appreciation",
+    ],
+)
+def test_quoted_assignment_to_other_keys_is_kept(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "password",
+        "PGPASSWORD",
+        "db_passwd",
+        "passphrase",
+        "pass",
+        "DB_PASS",
+        "MYSQL_PWD",
+        "client_secret",
+        "AWS_SECRET_ACCESS_KEY",
+        "ANTHROPIC_API_KEY",
+        "apiKey",
+        "x-api-key",
+        "private_key",
+        "access_key",
+        "token",
+        "GITHUB_TOKEN",
+        "refreshToken",
+        "Authorization",
+        "Cookie",
+        "credentials",
+    ],
+)
+def test_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "token_usage",
+        "max_tokens",
+        "input_tokens",
+        "cache_read_input_tokens",
+        "tokenizer",
+        "signature",
+        "bypass",
+        "compass",
+        "PWD",
+        "key",
+        "monkey",
+        "url",
+        "author",
+        "passed",
+    ],
+)
+def test_ordinary_names(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+def test_non_string_keys_are_not_names() -> None:
+    assert not is_secret_name(1)
+    assert not is_secret_name(b"password")
+
+
+def test_value_under_a_secret_named_key_is_redacted_whatever_it_is() -> None:
+    value = {
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI-K7MDENG-bPxRfiCY",
+        "password": 123456,
+        "token": None,
+        "credentials": {"user": "bob", "pin": 1234},
+        "apiKeys": ["k1", "k2"],
+        "env": {"GITHUB_TOKEN": "plain", "HOME": "/home/me"},
+        "items": [{"Authorization": "Basic Ym9iOnNlY3JldA=="}],
+        "token_usage": {"input_tokens": 3, "output_tokens": 4},
+        "signature": "sig",
+    }
+    assert redact_value(value) == {
+        "AWS_SECRET_ACCESS_KEY": REDACTED,
+        "password": REDACTED,
+        "token": REDACTED,
+        "credentials": REDACTED,
+        "apiKeys": REDACTED,
+        "env": {"GITHUB_TOKEN": REDACTED, "HOME": "/home/me"},
+        "items": [{"Authorization": REDACTED}],
+        "token_usage": {"input_tokens": 3, "output_tokens": 4},
+        "signature": "sig",
+    }

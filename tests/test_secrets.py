@@ -13,7 +13,7 @@ import pytest
 from _support import USER_INPUT, ScriptedAdapter
 from fake_cli.helpers import fake_env, fake_executable
 
-from trio_stream_session import SessionError, SQLiteSessionStore, open_stream_session
+from trio_stream_session import SessionError, SQLiteSessionStore, open_stream_session, run_once
 from trio_stream_session.adapters import AmpAdapter, CodexAdapter
 from trio_stream_session.rendering import (
     CompactRenderer,
@@ -130,3 +130,88 @@ async def test_no_secret_reaches_any_output(
     for secret in SECRETS:
         assert secret not in blob, f"{case}: {secret[:12]}... leaked"
     assert "[REDACTED]" in blob
+
+
+# -- secrets the reference patterns missed (issue 16, item 4) ----------------------------
+
+SVCACCT_KEY = "sk-svcacct-FAKEsvcacct_abcdefghijklmnopqrstuvwxyz-0123456789"
+ADMIN_KEY = "sk-admin-FAKEadmin_ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"
+#: (secret, the tool event that carries it): values that match no key shape, so
+#: only the quoted-assignment pattern or the secret-named key can catch them.
+MISSED: dict[str, tuple[str, dict[str, Any]]] = {
+    "openai_service_account_key": (
+        SVCACCT_KEY,
+        {
+            "type": "tool_call_completed",
+            "data": {"tool_name": "bash", "tool_output": f"created key {SVCACCT_KEY}\n"},
+        },
+    ),
+    "openai_admin_key": (
+        ADMIN_KEY,
+        {
+            "type": "tool_call_started",
+            "data": {"tool_name": "bash", "tool_input": {"command": f"export K={ADMIN_KEY}"}},
+        },
+    ),
+    "json_quoted_anthropic_key": (
+        "anthropic value from a config file",
+        {
+            "type": "tool_call_completed",
+            "data": {
+                "tool_name": "read",
+                "tool_output": '{"ANTHROPIC_API_KEY": "anthropic value from a config file"}',
+            },
+        },
+    ),
+    "json_quoted_password": (
+        "json quoted pass phrase",
+        {
+            "type": "tool_call_completed",
+            "data": {
+                "tool_name": "read",
+                "tool_output": '{"user": "bob", "password": "json quoted pass phrase"}',
+            },
+        },
+    ),
+    "aws_secret_mapping_key": (
+        "aws mapping secret value",
+        {
+            "type": "tool_call_started",
+            "data": {
+                "tool_name": "deploy",
+                "tool_input": {"env": {"AWS_SECRET_ACCESS_KEY": "aws mapping secret value"}},
+            },
+        },
+    ),
+    "password_mapping_key": (
+        "mapping password value",
+        {
+            "type": "tool_call_failed",
+            "data": {
+                "tool_name": "login",
+                "tool_input": {"user": "bob", "password": "mapping password value"},
+                "error_message": "login refused",
+            },
+        },
+    ),
+}
+
+
+def sqlite_files(db: Path) -> list[bytes]:
+    """The raw bytes of the database file and its WAL and shared-memory files."""
+    return [p.read_bytes() for p in db.parent.glob(db.name + "*")]
+
+
+@pytest.mark.parametrize("case", list(MISSED))
+async def test_missed_secret_never_reaches_the_sqlite_file(case: str, tmp_path: Path) -> None:
+    secret, event = MISSED[case]
+    async with SQLiteSessionStore(tmp_path / "x.db") as store:
+        result = await run_once(store, ScriptedAdapter([event]), USER_INPUT)
+        stored = await store.get_events(result.session_id, type=event["type"])
+    [tool_event] = stored
+    assert secret not in json.dumps(tool_event.to_dict())
+    assert "[REDACTED]" in json.dumps(tool_event.to_dict())
+    files = sqlite_files(tmp_path / "x.db")
+    assert files
+    for raw in files:
+        assert secret.encode() not in raw, f"{case} leaked into the SQLite file"
