@@ -16,11 +16,13 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from trio_stream_session import (
     ErrorCode,
@@ -30,13 +32,15 @@ from trio_stream_session import (
     Run,
     RunStatus,
     Session,
+    SessionError,
     SessionStatus,
     SQLiteSessionStore,
     find_interrupted_runs,
-    open_stream_session,
     recover_interrupted_runs,
+    run_once,
 )
 from trio_stream_session._events import utc_now
+from trio_stream_session._manager import RECORD_TIMEOUT
 from trio_stream_session._models import run_owner
 from trio_stream_session.testing import MockAdapter
 
@@ -135,19 +139,24 @@ async def test_a_killed_writer_is_found_listed_and_closed_but_a_live_run_never(
         assert killed.owner == f"{THIS_HOST}:{writer.pid}"
         events_before = await store.get_events(writer.session_id)
 
-        # A live run of this very process, in the same store.
-        async with open_stream_session(
-            adapter=MockAdapter("streaming", chunk_delay=3600),
-            input={"prompt": "still here"},
-            store=store,
-            idle_timeout=math.inf,
-        ) as own:
-            async for event in own:
-                if event.type is EventType.RUN_STARTED:
-                    break
-            assert own.run_id is not None and own.session_id is not None
-            own_run = await store.get_run(own.run_id)
-            assert own_run.owner == run_owner()
+        # A live run of this very process, in the same store (run_once this time).
+        started: list[Event] = []
+        running = trio.Event()
+
+        def on_event(event: Event) -> None:
+            if event.type is EventType.RUN_STARTED:
+                started.append(event)
+                running.set()
+
+        adapter = MockAdapter("streaming", chunk_delay=3600)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                partial(run_once, store, adapter, {"prompt": "live"}, event_callback=on_event)
+            )
+            await running.wait()
+            assert started[0].run_id is not None
+            own_run = await store.get_run(started[0].run_id)
+            assert (own_run.status, own_run.owner) == (RunStatus.RUNNING, run_owner())
 
             # Found at once by the owner rule; never this process's own run,
             # not even when any silence counts (stale_after=0).
@@ -157,38 +166,34 @@ async def test_a_killed_writer_is_found_listed_and_closed_but_a_live_run_never(
             assert (await store.get_events(writer.session_id)) == events_before  # read-only
 
             [recovered] = await recover_interrupted_runs(store, stale_after=0)
-            assert recovered.id == writer.run_id
-
-            run = await store.get_run(writer.run_id)
-            assert run == recovered
-            assert run.status is RunStatus.FAILED and run.ended_at is not None
-            assert run.error is not None
-            assert run.error["code"] == "run_interrupted" == ErrorCode.RUN_INTERRUPTED.value
-            assert run.error["details"]["reason"] == "owner_exited"
-            assert run.error["details"]["owner"] == killed.owner
-            assert f"process {killed.owner} no longer exists" in run.error["message"]
-            session = await store.get_session(writer.session_id)
-            assert session.status is SessionStatus.FAILED
-
-            events = await store.get_events(writer.session_id)
-            assert events[: len(events_before)] == events_before
-            run_failed, session_failed = events[len(events_before) :]
-            assert (run_failed.type, run_failed.run_id) == (EventType.RUN_FAILED, writer.run_id)
-            assert (session_failed.type, session_failed.run_id) == (EventType.SESSION_FAILED, None)
-            for event in (run_failed, session_failed):
-                assert event.provider == "mock"
-                assert event.data["error_code"] == "run_interrupted"
-                assert event.data["error_message"] == run.error["message"]
-                assert event.data["details"]["reason"] == "owner_exited"
-            assert [e.sequence_number for e in events] == list(range(1, len(events) + 1))
-
-            # A second recovery has nothing to do; the live run is untouched.
-            assert await recover_interrupted_runs(store, stale_after=0) == []
-            assert await store.get_events(writer.session_id) == events
-            assert await store.get_run(own.run_id) == own_run
-            assert (await store.get_session(own.session_id)).status is SessionStatus.ACTIVE
-        # Closed by its own process: recorded as cancelled, never as interrupted.
+            assert await recover_interrupted_runs(store, stale_after=0) == []  # nothing left
+            assert await store.get_run(own_run.id) == own_run  # the live run is untouched
+            assert (await store.get_session(own_run.session_id)).status is SessionStatus.ACTIVE
+            nursery.cancel_scope.cancel()
+        # Ended by its own process: recorded as cancelled, never as interrupted.
         assert (await store.get_run(own_run.id)).status is RunStatus.CANCELLED
+
+        run = await store.get_run(writer.run_id)
+        assert run == recovered
+        assert run.status is RunStatus.FAILED and run.ended_at is not None
+        assert run.error is not None
+        assert run.error["code"] == "run_interrupted" == ErrorCode.RUN_INTERRUPTED.value
+        assert run.error["details"]["reason"] == "owner_exited"
+        assert run.error["details"]["owner"] == killed.owner
+        assert f"process {killed.owner} no longer exists" in run.error["message"]
+        assert (await store.get_session(writer.session_id)).status is SessionStatus.FAILED
+
+        events = await store.get_events(writer.session_id)
+        assert events[: len(events_before)] == events_before
+        run_failed, session_failed = events[len(events_before) :]
+        assert (run_failed.type, run_failed.run_id) == (EventType.RUN_FAILED, writer.run_id)
+        assert (session_failed.type, session_failed.run_id) == (EventType.SESSION_FAILED, None)
+        for event in (run_failed, session_failed):
+            assert event.provider == "mock"
+            assert event.data["error_code"] == "run_interrupted"
+            assert event.data["error_message"] == run.error["message"]
+            assert event.data["details"]["reason"] == "owner_exited"
+        assert [e.sequence_number for e in events] == list(range(1, len(events) + 1))
 
     assert await list_sessions_cli(path) == {
         writer.session_id: "failed",
@@ -311,6 +316,58 @@ async def test_a_run_that_ends_or_speaks_meanwhile_is_left_alone(
     types = {e.type for e in await store.get_events(run.session_id)}
     assert EventType.RUN_FAILED not in types and EventType.SESSION_FAILED not in types
     assert (await store.get_session(run.session_id)).status is SessionStatus.ACTIVE
+
+
+class _CancelledWhileSaving:
+    """An in-memory store that cancels *scope* as recovery saves the run."""
+
+    def __init__(self, inner: InMemorySessionStore, scope: trio.CancelScope) -> None:
+        self._inner = inner
+        self._scope = scope
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def save_run(self, run: Run) -> None:
+        self._scope.cancel()
+        await self._inner.save_run(run)
+
+
+async def test_a_cancelled_recovery_still_closes_the_run_whole(
+    store: InMemorySessionStore,
+) -> None:
+    run = await _stored_run(store, owner="other-host:1", started=LONG_AGO, last_event=LONG_AGO)
+    with trio.CancelScope() as scope:
+        await recover_interrupted_runs(_CancelledWhileSaving(store, scope))
+        await trio.lowlevel.checkpoint()  # the cancellation is still pending: delivered here
+    assert scope.cancelled_caught
+    assert (await store.get_run(run.id)).status is RunStatus.FAILED
+    assert (await store.get_session(run.session_id)).status is SessionStatus.FAILED
+    types = [e.type for e in await store.get_events(run.session_id)]
+    assert types[-2:] == [EventType.RUN_FAILED, EventType.SESSION_FAILED]
+
+
+class _HangingAppend:
+    """An in-memory store whose appends never return."""
+
+    def __init__(self, inner: InMemorySessionStore) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def append_event(self, event: Event) -> Event:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def test_a_recording_that_hangs_is_a_storage_error(
+    store: InMemorySessionStore, autojump_clock: trio.testing.MockClock
+) -> None:
+    run = await _stored_run(store, owner="other-host:1", started=LONG_AGO, last_event=LONG_AGO)
+    with pytest.raises(SessionError, match=f"recording run {run.id} as interrupted took more"):
+        await recover_interrupted_runs(_HangingAppend(store))
+    assert trio.current_time() == pytest.approx(RECORD_TIMEOUT)
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import trio
+
 from ._errors import ErrorCode, SessionError
 from ._events import Event, EventType, utc_now
+from ._manager import RECORD_TIMEOUT
 from ._models import Run, RunStatus, Session, SessionStatus, run_owner
 from ._options import _seconds
 from ._ports import SessionStore, is_session_store
@@ -106,11 +109,15 @@ async def recover_interrupted_runs(
     event. Both events carry ``error_code``, ``error_message`` and
     ``details``, like any failed run's.
 
-    Returns the runs it closed, as saved; running it again finds nothing new
-    to do. Safe to run from several processes at once (a run is closed once:
-    ``run_failed`` is not appended twice). ``run_interrupted`` is not
-    retryable: how far the run got (tools it ran, files it changed) is
-    unknown, so starting it again is the caller's decision.
+    The writes of one run are shielded from cancellation, bounded by
+    ``RECORD_TIMEOUT`` (as a run records its own outcome); a store failure
+    raises its ``SessionError``. Returns the runs it closed, as saved; running
+    it again finds nothing new to do, and so does a recovery in another
+    process that re-reads the run after this one closed it (the port has no
+    conditional write: two recoveries writing in the same instant may both
+    append their events). ``run_interrupted`` is not retryable: how far the
+    run got (tools it ran, files it changed) is unknown, so starting it again
+    is the caller's decision.
     """
     stale_after = _check_arguments(store, stale_after)
     recovered: list[Run] = []
@@ -159,14 +166,28 @@ async def _recover(store: SessionStore, run_id: str, stale_after: float) -> Run 
     verdict = await _verdict(store, run, stale_after)
     if verdict is None:
         return None
-    session = await store.get_session(run.session_id)
     error = _interruption(run, verdict, stale_after)
+    # Written whole even if we are cancelled meanwhile, as a run records its own outcome.
+    failed: Run | None = None
+    with trio.move_on_after(RECORD_TIMEOUT, shield=True):
+        failed = await _record(store, run, error)
+    if failed is None:
+        raise SessionError(
+            "storage_write_failed",
+            f"recording run {run.id} as interrupted took more than {RECORD_TIMEOUT:g}s",
+        )
+    return failed
+
+
+async def _record(store: SessionStore, run: Run, error: SessionError) -> Run:
+    """Save *run* failed with *error*, with ``run_failed``, and fail its session."""
     payload = error_payload(error)
     failed = run.with_status(
         RunStatus.FAILED,
         error={"code": error.code.value, "message": error.message, "details": error.details},
     )
     await store.save_run(failed)
+    session = await store.get_session(run.session_id)
     provider = run.provider or _text(session.metadata.get("provider"))
     # Another recovery (another process) may have closed it a moment ago.
     earlier = await store.get_events(run.session_id, run_id=run.id, type=EventType.RUN_FAILED)
@@ -180,22 +201,21 @@ async def _recover(store: SessionStore, run_id: str, stale_after: float) -> Run 
                 data=payload,
             )
         )
-    await _fail_session(store, run.session_id, provider, payload)
+    await _fail_session(store, session, provider, payload)
     return failed
 
 
 async def _fail_session(
-    store: SessionStore, session_id: str, provider: str | None, payload: dict[str, Any]
+    store: SessionStore, session: Session, provider: str | None, payload: dict[str, Any]
 ) -> None:
     """Fail the session of a recovered run, unless it has ended or is still busy."""
-    session: Session = await store.get_session(session_id)
     if session.status.terminal:
         return
-    if any(not r.status.terminal for r in await store.list_runs(session_id)):
+    if any(not r.status.terminal for r in await store.list_runs(session.id)):
         return  # another run of the session is still going: it decides the outcome
     await store.save_session(session.with_status(SessionStatus.FAILED))
     await store.append_event(
-        Event(type=EventType.SESSION_FAILED, session_id=session_id, provider=provider, data=payload)
+        Event(type=EventType.SESSION_FAILED, session_id=session.id, provider=provider, data=payload)
     )
 
 
