@@ -8,6 +8,7 @@ from typing import Any
 import trio
 
 from trio_stream_session import Capability, Event, EventType, Run, Session, SessionError
+from trio_stream_session.stores import AppendEventAppender
 from trio_stream_session.testing import MockAdapter
 
 USER_INPUT = {"messages": [{"role": "user", "content": "hello"}]}
@@ -63,6 +64,9 @@ class FailingAppendStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+    def appender(self, session_id: str, run_id: str | None = None, **kw: Any) -> Any:
+        return AppendEventAppender(self, session_id, run_id, **kw)  # type: ignore[arg-type]
 
     async def append_event(self, event: Event) -> Event:
         if event.type is self._failing:

@@ -96,7 +96,7 @@ async def run_cancelled_at(target: int, mode: str) -> bool:
             completed = True
     finally:
         trio.lowlevel.remove_instrument(instrument)
-    # System tasks (the run-wide idle timer) live with the run, not the block.
+    # System tasks live with the run, not the block.
     root = trio.lowlevel.current_root_task()
     live = {t for t in instrument.live if t.parent_nursery not in root.child_nurseries}
     assert live <= before | {trio.lowlevel.current_task()}, "a task outlived the block"
@@ -118,7 +118,9 @@ async def test_cancel_at_every_step(mode: str, autojump_clock: trio.testing.Mock
         target += 1
         assert target < 2000, "the session never finished"
     # Every step up to the end was tried, and the sweep really cut sessions short.
-    assert interrupted >= 10
+    # (A failing run has few schedule points: a store's run operations are
+    # cancellation points but not schedule points.)
+    assert interrupted >= 5
 
 
 @pytest.mark.stress

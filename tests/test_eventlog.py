@@ -89,10 +89,10 @@ async def test_duplicate_ids_via_the_store_index() -> None:
 
 async def test_an_appender_outlives_delete_session() -> None:
     async with InMemorySessionStore() as store:
-        append = store._appender("s", "r", "p", None)
-        first = append(EventType.MESSAGE_STREAMED, T0, {"i": 1}, {})
+        append = store.appender("s", "r", provider="p")
+        first = await append(EventType.MESSAGE_STREAMED, T0, {"i": 1}, {})
         await store.delete_session("s")
-        again = append(EventType.MESSAGE_STREAMED, T0, {"i": 2}, {"k": "v"})
+        again = await append(EventType.MESSAGE_STREAMED, T0, {"i": 2}, {"k": "v"})
         assert (first.sequence_number, again.sequence_number) == (1, 1)
         [stored] = await store.get_events("s")
         assert stored == again and stored.metadata == {"k": "v"} and stored.run_id == "r"
@@ -100,8 +100,8 @@ async def test_an_appender_outlives_delete_session() -> None:
 
 async def test_appending_to_a_closed_store_fails_clearly() -> None:
     store = InMemorySessionStore()
-    append = store._appender("s", None, "p", None)
+    append = store.appender("s", provider="p")
     await store.aclose()
     with pytest.raises(SessionError) as info:
-        append(EventType.SESSION_STARTED, T0, {}, {})
+        await append(EventType.SESSION_STARTED, T0, {}, {})
     assert info.value.code.value == "storage_connection_failed"

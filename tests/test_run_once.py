@@ -609,7 +609,7 @@ async def test_stored_event_ids_are_unique_across_runs(store: InMemorySessionSto
 
 
 async def test_emit_outside_execute_is_a_clear_error(store: InMemorySessionStore) -> None:
-    from trio_stream_session._manager import RunLifecycle
+    from trio_stream_session._lifecycle import RunLifecycle
 
     lifecycle = RunLifecycle(store, MockAdapter(), USER_INPUT, {})
     with pytest.raises(RuntimeError, match="outside the adapter's execute"):

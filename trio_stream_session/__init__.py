@@ -7,7 +7,7 @@ from ._errors import ErrorCode as ErrorCode
 from ._errors import SessionError as SessionError
 from ._events import Event as Event
 from ._events import EventType as EventType
-from ._manager import RunResult as RunResult
+from ._lifecycle import RunResult as RunResult
 from ._manager import cancel_run as cancel_run
 from ._manager import run_once as run_once
 from ._models import Capability as Capability
@@ -18,7 +18,11 @@ from ._models import RunStatus as RunStatus
 from ._models import Session as Session
 from ._models import SessionStatus as SessionStatus
 from ._models import negotiate_capabilities as negotiate_capabilities
+from ._open import open_stream_session as open_stream_session
+from ._open import start_stream_session as start_stream_session
+from ._options import RunOptions as RunOptions
 from ._ports import Emit as Emit
+from ._ports import EventAppender as EventAppender
 from ._ports import ProviderAdapter as ProviderAdapter
 from ._ports import SessionStore as SessionStore
 from ._provider_error import normalize_provider_error as normalize_provider_error
@@ -30,8 +34,6 @@ from ._replay import ReplayStream as ReplayStream
 from ._replay import replay_session as replay_session
 from ._session import StreamSession as StreamSession
 from ._session import StreamStatistics as StreamStatistics
-from ._session import open_stream_session as open_stream_session
-from ._session import start_stream_session as start_stream_session
 from ._supervisor import SessionSupervisor as SessionSupervisor
 from ._supervisor import SupervisorStatistics as SupervisorStatistics
 from ._supervisor import open_session_supervisor as open_session_supervisor
@@ -49,12 +51,14 @@ __all__ = [
     "ErrorCategory",
     "ErrorCode",
     "Event",
+    "EventAppender",
     "EventType",
     "InMemorySessionStore",
     "Negotiation",
     "ProviderAdapter",
     "ReplayStream",
     "Run",
+    "RunOptions",
     "RunResult",
     "RunStatus",
     "SQLiteSessionStore",

@@ -19,10 +19,10 @@ import trio
 
 from ._errors import SessionError
 from ._events import EventType
+from ._open import open_stream_session
 from ._ports import SessionStore
 from ._recovery import find_interrupted_runs
 from ._replay import replay_session
-from ._session import open_stream_session
 from .stores import InMemorySessionStore, SQLiteSessionStore
 
 __all__ = ["main"]

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypeAlias, TypedDict
 
 from ._errors import SessionError
 from ._events import Event
 from ._models import CapabilityType, capability_type
+from ._ports import ProviderAdapter, SessionStore
 
 __all__ = [
     "EXECUTE_GRACE",
+    "AdapterSpec",
     "Continuation",
     "EventCallback",
+    "RunInput",
     "RunOptions",
+    "SessionOptions",
+    "StoreSpec",
     "check_run_options",
+    "check_session_options",
     "execute_timeout",
 ]
 
@@ -29,6 +35,18 @@ __all__ = [
 EventCallback = Callable[[Event], object]
 #: ``continuation``: replay the session's earlier conversation to the adapter.
 Continuation = Literal[False, "auto", "replay", "native"] | None
+
+#: A run's input: ``{"prompt": ...}``, ``{"messages": [...]}``, or a prompt string.
+RunInput: TypeAlias = Mapping[str, Any] | str
+#: ``adapter=``: an instance (borrowed), or a class / ``(class, {options})`` (owned).
+AdapterSpec: TypeAlias = (
+    ProviderAdapter | type[ProviderAdapter] | tuple[type[ProviderAdapter], Mapping[str, Any]]
+)
+#: ``store=``: None (an owned in-memory store), an instance (borrowed), or a class /
+#: ``(class, {options})`` (owned).
+StoreSpec: TypeAlias = (
+    SessionStore | type[SessionStore] | tuple[type[SessionStore], Mapping[str, Any]] | None
+)
 
 #: Seconds added to ``adapter_opts["timeout"]`` before the adapter's call is abandoned.
 EXECUTE_GRACE: Final = 5.0
@@ -157,3 +175,57 @@ def check_run_options(options: Mapping[str, Any]) -> RunOptions:
     checked["continuation"] = continuation
     checked["continuation_opts"] = _mapping("continuation_opts", options.get("continuation_opts"))
     return checked
+
+
+class SessionOptions(TypedDict, total=False):
+    """Options of a stream session, besides ``adapter`` and ``input``: the
+    keywords of :func:`open_stream_session`, :func:`start_stream_session` and
+    :meth:`SessionSupervisor.start`."""
+
+    store: StoreSpec
+    """None (default: an owned in-memory store), an instance, or a class/``(class, {options})``."""
+    agent_id: str | None
+    """Wins over ``run_opts["agent_id"]``."""
+    run_opts: RunOptions | None
+    idle_timeout: float
+    """Seconds of producer silence before the run is ended as a timeout (default 120)."""
+    shutdown_timeout: float
+    """Seconds each owned resource gets to close (default 5)."""
+    max_buffer: int | float
+    """The memory channel's size (default 64); a full buffer blocks the adapter."""
+
+
+DEFAULT_IDLE_TIMEOUT: Final = 120.0
+DEFAULT_SHUTDOWN_TIMEOUT: Final = 5.0
+DEFAULT_MAX_BUFFER: Final = 64
+_SESSION_NAMES: Final = frozenset(SessionOptions.__annotations__)
+
+
+def _seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
+    return float(value)
+
+
+def check_session_options(options: Mapping[str, Any]) -> tuple[float, float, int | float]:
+    """``(idle_timeout, shutdown_timeout, max_buffer)`` from *options*, whose
+    names are checked too (``TypeError``/``ValueError`` naming the bad one)."""
+    unknown = sorted(str(k) for k in options if k not in _SESSION_NAMES)
+    if unknown:
+        raise TypeError(f"unknown session options {unknown}; accepted: {sorted(_SESSION_NAMES)}")
+    max_buffer = options.get("max_buffer", DEFAULT_MAX_BUFFER)
+    if isinstance(max_buffer, bool) or not (
+        (isinstance(max_buffer, int) and max_buffer >= 0) or max_buffer == math.inf
+    ):
+        raise ValueError(f"max_buffer must be an int >= 0 or math.inf, got {max_buffer!r}")
+    return (
+        _seconds("idle_timeout", options.get("idle_timeout", DEFAULT_IDLE_TIMEOUT)),
+        _seconds(
+            "shutdown_timeout",
+            options.get("shutdown_timeout", DEFAULT_SHUTDOWN_TIMEOUT),
+            allow_zero=True,
+        ),
+        max_buffer,
+    )

@@ -9,13 +9,35 @@ from typing import Any, Protocol, TypeAlias, TypeGuard, runtime_checkable
 from ._events import Event, EventType
 from ._models import Capability, Run, RunStatus, Session, SessionStatus
 
-__all__ = ["Emit", "EventTypeFilter", "ProviderAdapter", "SessionStore"]
+__all__ = ["Emit", "EventAppender", "EventTypeFilter", "ProviderAdapter", "SessionStore"]
 
 #: What an adapter calls for every event it produces: ``await emit({"type": ..., "data": {...}})``.
 #: It returns the enriched, persisted event once the consumer side has taken it.
 Emit: TypeAlias = Callable[[Mapping[str, Any]], Awaitable[Event]]
 #: One event type, or a collection of them (any matches).
 EventTypeFilter: TypeAlias = EventType | str | Collection[EventType | str]
+
+
+class EventAppender(Protocol):
+    """Appends the new events of one session (or of one run) to a store: the
+    per-event path of every run, obtained once per run from
+    :meth:`SessionStore.appender`.
+
+    ``await append(type, timestamp, data, metadata)`` stores a new event (a
+    fresh id, never a duplicate) with the session's next sequence number and
+    returns the stored :class:`Event`. It returns only once the event is as
+    durable as the store promises (a durable store: committed), is a
+    cancellation point, and is atomic under cancellation. The store takes
+    ownership of *data* and *metadata* (the caller passes private copies).
+    """
+
+    async def __call__(
+        self,
+        type: EventType,
+        timestamp: datetime,
+        data: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+    ) -> Event: ...
 
 
 @runtime_checkable
@@ -28,6 +50,11 @@ class SessionStore(Protocol):
     ``run_not_found``); a closed or broken store raises ``SessionError`` with
     a storage code. Stores are async context managers (``async with store:``
     opens and closes them).
+
+    Runs append their events through :meth:`appender` (one per run, see
+    :class:`EventAppender`); a store with nothing better to do returns
+    ``AppendEventAppender(self, ...)`` from ``trio_stream_session.stores``,
+    which builds each event and calls :meth:`append_event`.
     """
 
     async def save_session(self, session: Session) -> None: ...
@@ -46,6 +73,14 @@ class SessionStore(Protocol):
         self, session_id: str, *, status: RunStatus | str | None = None, limit: int | None = None
     ) -> list[Run]: ...
     async def get_active_run(self, session_id: str) -> Run | None: ...
+    def appender(
+        self,
+        session_id: str,
+        run_id: str | None = None,
+        *,
+        provider: str | None = None,
+        correlation_id: str | None = None,
+    ) -> EventAppender: ...
     async def append_event(self, event: Event) -> Event: ...
     async def append_events(self, events: Sequence[Event]) -> list[Event]: ...
     async def flush(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None: ...

@@ -6,34 +6,29 @@ import logging
 import math
 import traceback
 from collections.abc import Awaitable, Mapping
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Final, Literal, final
 
 import trio
 
 from ._errors import SessionError
 from ._events import Event, EventType
-from ._idle import watch as idle_watch
-from ._input import check_input
-from ._manager import RunLifecycle, RunResult
-from ._models import RunStatus
-from ._options import EventCallback, RunOptions, check_run_options
+from ._lifecycle import RunLifecycle, RunResult
+from ._options import (
+    EventCallback,
+    RunOptions,
+)
 from ._ports import ProviderAdapter, SessionStore
 from ._provider_error import error_payload
 from ._redact import redact_text
-from ._specs import ResourceSpec, adapter_spec, store_spec
-from ._taskscope import TaskScope
-from .stores import InMemorySessionStore
+from ._specs import ResourceSpec
 
-__all__ = ["StreamSession", "StreamStatistics", "open_stream_session", "start_stream_session"]
+__all__ = ["StreamSession", "StreamStatistics"]
 
 logger = logging.getLogger("trio_stream_session")
+_current_time: Final = trio.current_time
 
-DEFAULT_IDLE_TIMEOUT: Final = 120.0
-DEFAULT_SHUTDOWN_TIMEOUT: Final = 5.0
-DEFAULT_MAX_BUFFER: Final = 64
 State = Literal["opening", "running", "finished", "closed"]
 
 
@@ -51,24 +46,6 @@ class StreamStatistics:
     events_received: int
     current_buffer_used: int
     max_buffer_size: int | float
-
-
-def _positive_seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
-    return float(value)
-
-
-def _run_options(run_opts: Mapping[str, Any] | None, agent_id: str | None) -> RunOptions:
-    if run_opts is None:
-        run_opts = {}
-    if not isinstance(run_opts, Mapping):
-        raise TypeError(f"run_opts must be a mapping, got {type(run_opts).__name__}")
-    if agent_id is not None:
-        run_opts = {**run_opts, "agent_id": agent_id}
-    return check_run_options(run_opts)
 
 
 @final
@@ -108,12 +85,10 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         self._task: trio.lowlevel.Task | None = None
         self._started = False
         self._closing = False
-        self._timed_out = False
         self._lifecycle: RunLifecycle | None = None
         self._provider: str | None = None
         self._delivered = 0
-        self._sending = False
-        self._default_store: InMemorySessionStore | None = None
+        self._idle_push_at = math.inf  # see _idle_progress
         self.result: RunResult | None = None
         """The :class:`RunResult` once the run has succeeded, else None."""
         self.meta: Mapping[str, Any] = {"adapter": adapter.meta, "store": store.meta}
@@ -180,11 +155,21 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         await self._shutdown()
         await trio.lowlevel.checkpoint()
 
+    async def wait_finished(self) -> None:
+        """Wait until the session has ended: its run's outcome recorded and its
+        owned resources closed (whether the events were consumed or not).
+        Returns at once for a session that never started."""
+        if self._started:
+            await self._done.wait()
+        else:
+            await trio.lowlevel.checkpoint()
+
     async def _shutdown(self) -> None:
         """:meth:`aclose` without its final checkpoint (the session scope's exit
         is the schedule point, as a nursery's is)."""
         if not self._closing:
             self._closing = True
+            self._run_scope.deadline = math.inf  # a cancellation now is a close, not a timeout
             self._receive.close()
             self._run_scope.cancel(reason="stream closed")
         if self._started and not self._done.is_set() and not self._called_from_run():
@@ -209,12 +194,8 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
     async def _start(self, nursery: trio.Nursery) -> None:
         """Start the session task in *nursery*. With an owned resource to enter,
         wait until it is open (its failure raises here); otherwise build the
-        run here (the default in-memory store needs no opening) and just spawn."""
-        store_spec = self._store_spec
-        if self._adapter_spec.factory is not None or (
-            store_spec.factory is not None
-            and not (store_spec.factory is InMemorySessionStore and not store_spec.options)
-        ):
+        run here and just spawn."""
+        if self._adapter_spec.factory is not None or self._store_spec.factory is not None:
             await nursery.start(self._main)
         else:
             self._prepare_now()
@@ -236,10 +217,8 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
     def _prepare_now(self) -> None:
         """:meth:`_prepare` in the caller's task when nothing needs opening."""
         store = self._store_spec.instance
-        if store is None:
-            store = self._default_store = InMemorySessionStore()
         adapter = self._adapter_spec.instance
-        assert adapter is not None
+        assert store is not None and adapter is not None
         self._prepare(store, adapter)
 
     async def _main(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -257,35 +236,32 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
                         task_status.started()
                         await self._run()
         finally:
-            if self._default_store is not None:
-                self._default_store._close_now()
             if self._lifecycle is not None:
                 # The lifecycle's callback is our bound method: a reference cycle
                 # that would keep the store and every event alive until a full GC.
-                self._lifecycle._callback = None
+                self._lifecycle.event_callback = None
             self._done.set()
 
     async def _run(self) -> None:
         assert self._lifecycle is not None
         error: dict[str, Any] | None = None
-        watch = None
+        scope = self._run_scope
         if math.isfinite(self._idle_timeout):
-            watch = idle_watch(self, self._idle_timeout)
-        try:
-            with self._run_scope:
-                try:
-                    self.result = await self._lifecycle.execute()
-                except SessionError as exc:
-                    error = error_payload(exc, fallback_provider=self._provider)
-                except Exception as exc:
-                    error = {
-                        "error_code": "internal_error",
-                        "error_message": redact_text("".join(traceback.format_exception(exc))),
-                    }
-        finally:
-            if watch is not None:
-                watch.cancel()
-        if self._timed_out:
+            now = trio.current_time()
+            scope.deadline = now + self._idle_timeout
+            self._idle_push_at = now
+        self._lifecycle.timeout_scope = scope
+        with scope:
+            try:
+                self.result = await self._lifecycle.execute()
+            except SessionError as exc:
+                error = error_payload(exc, fallback_provider=self._provider)
+            except Exception as exc:
+                error = {
+                    "error_code": "internal_error",
+                    "error_message": redact_text("".join(traceback.format_exception(exc))),
+                }
+        if scope.cancelled_caught and scope.deadline <= trio.current_time():
             error = {
                 "error_code": "timeout",
                 "error_message": f"stream idle timeout after {self._idle_timeout:g}s",
@@ -317,13 +293,15 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             pass  # the consumer has closed the stream: nothing left to hand over
         else:
             self._delivered += 1
+            self._idle_progress()
         return None if self._user_callback is None else self._call_user(event)
 
     async def _hand_over_blocking(self, event: Event) -> None:
         """Wait for room, with the idle timer and the execute timeout paused:
         a slow consumer is not a silent producer."""
         assert self._lifecycle is not None
-        self._sending = True
+        scope = self._run_scope
+        idle_deadline, scope.deadline = scope.deadline, math.inf
         try:
             with self._lifecycle.execute_deadline_paused():
                 await self._send.send(event)
@@ -332,7 +310,9 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         else:
             self._delivered += 1
         finally:
-            self._sending = False
+            if math.isfinite(idle_deadline) and not self._closing:
+                self._idle_push_at = -math.inf
+                self._idle_progress()
         pending = None if self._user_callback is None else self._call_user(event)
         if pending is not None:
             await pending
@@ -362,156 +342,18 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             return
         self._delivered += 1
 
-    # -- idle timeout (see _idle.py) -------------------------------------------------------
+    # -- idle timeout --------------------------------------------------------------------
 
-    def _idle_progress(self) -> object:
-        return self._delivered
+    def _idle_progress(self) -> None:
+        """The producer made progress: move the idle deadline, lazily.
 
-    def _idle_busy(self) -> bool:
-        return self._sending
-
-    def _idle_expired(self) -> None:
-        assert self._lifecycle is not None
-        self._timed_out = True
-        self._lifecycle.interrupted_status = RunStatus.TIMEOUT
-        self._run_scope.cancel(reason=f"stream idle timeout after {self._idle_timeout:g}s")
-
-
-def _create(
-    adapter: object,
-    input: object,
-    store: object,
-    agent_id: str | None,
-    run_opts: Mapping[str, Any] | None,
-    idle_timeout: float,
-    shutdown_timeout: float,
-    max_buffer: int | float,
-) -> StreamSession:
-    if isinstance(max_buffer, bool) or not (
-        (isinstance(max_buffer, int) and max_buffer >= 0) or max_buffer == math.inf
-    ):
-        raise ValueError(f"max_buffer must be an int >= 0 or math.inf, got {max_buffer!r}")
-    return StreamSession(
-        adapter=adapter_spec(adapter),
-        store=store_spec(store),
-        input=check_input(input),
-        run_opts=_run_options(run_opts, agent_id),
-        idle_timeout=_positive_seconds("idle_timeout", idle_timeout),
-        shutdown_timeout=_positive_seconds("shutdown_timeout", shutdown_timeout, allow_zero=True),
-        max_buffer=max_buffer,
-    )
-
-
-async def start_stream_session(
-    nursery: trio.Nursery,
-    *,
-    adapter: object,
-    input: Mapping[str, Any] | str,
-    store: object = None,
-    agent_id: str | None = None,
-    run_opts: Mapping[str, Any] | None = None,
-    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
-    max_buffer: int | float = DEFAULT_MAX_BUFFER,
-) -> StreamSession:
-    """Start a stream session as a task in *nursery* and return its stream.
-
-    Takes the same options as :func:`open_stream_session`. Returns once the
-    owned adapter and store are open and the run has started; a failure to
-    open them raises :class:`SessionError` here. ``await stream.aclose()``
-    stops it; otherwise it ends with the run (and *nursery* waits for it).
-    """
-    stream = _create(
-        adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
-    )
-    await stream._start(nursery)
-    return stream
-
-
-def open_stream_session(
-    *,
-    adapter: object,
-    input: Mapping[str, Any] | str,
-    store: object = None,
-    agent_id: str | None = None,
-    run_opts: Mapping[str, Any] | None = None,
-    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
-    max_buffer: int | float = DEFAULT_MAX_BUFFER,
-) -> AbstractAsyncContextManager[StreamSession]:
-    """Run one agent session and stream its events::
-
-        spec = (ClaudeAdapter, {"model": "claude-haiku-4-5"})
-        async with open_stream_session(adapter=spec, input={"prompt": "Hi"}) as stream:
-            async for event in stream:
-                print(event.type, event.data)
-
-    ``adapter``: an instance (borrowed: never opened or closed here), or a class
-    or ``(AdapterClass, {options})`` (owned: built, entered, and exited on the way
-    out). ``store``: None (an owned :class:`InMemorySessionStore`), an instance
-    (borrowed) or a class/``(StoreClass, {options})`` (owned). ``run_opts`` are
-    :func:`run_once` options; ``agent_id`` wins over ``run_opts["agent_id"]``;
-    a ``run_opts["event_callback"]`` is still called for every event, and its
-    exceptions are ignored.
-
-    ``idle_timeout``: seconds of producer silence (time blocked on a full buffer
-    does not count) before the run is cancelled, recorded as ``run_timeout``,
-    and the stream ends with an ``error_occurred`` event of code ``timeout``.
-    ``shutdown_timeout``: seconds the cancelled run gets for its shielded
-    bookkeeping, and each owned resource for closing. ``max_buffer``: the
-    memory channel's size; a full buffer blocks the adapter (backpressure),
-    nothing is dropped.
-
-    The call raises ``TypeError``/``ValueError`` for bad arguments; entry raises
-    :class:`SessionError` (``provider_unavailable`` / ``storage_connection_failed``)
-    if an owned resource cannot be opened (after closing what was opened).
-    Exit (normal, ``break``, exception, cancellation) closes the stream as
-    :meth:`StreamSession.aclose` does; no task, process or connection outlives
-    the block. Exceptions from the body propagate unchanged (not in a group).
-    """
-    stream = _create(
-        adapter, input, store, agent_id, run_opts, idle_timeout, shutdown_timeout, max_buffer
-    )
-    return _OpenStreamSession(stream)
-
-
-@final
-class _OpenStreamSession:
-    """What :func:`open_stream_session` returns: a one-shot async context manager.
-
-    A class rather than ``@asynccontextmanager``: a generator frame per
-    session costs measurably on the session's open+close path.
-    """
-
-    __slots__ = ("_scope", "_stream")
-
-    def __init__(self, stream: StreamSession) -> None:
-        self._stream = stream
-        self._scope: TaskScope | None = None
-
-    async def __aenter__(self) -> StreamSession:
-        if self._scope is not None:
-            raise RuntimeError("an open_stream_session() context can only be entered once")
-        scope = self._scope = TaskScope()
-        nursery = await scope.__aenter__()
-        stream = self._stream
-        try:
-            await stream._start(nursery)
-        except BaseException as exc:
-            await scope.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        return stream
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
-        assert self._scope is not None, "__aexit__ without __aenter__"
-        try:
-            await self._stream._shutdown()
-        except BaseException as close_exc:
-            await self._scope.__aexit__(type(close_exc), close_exc, close_exc.__traceback__)
-            raise
-        return await self._scope.__aexit__(exc_type, exc, tb)
+        The run's cancel scope has the idle deadline. It is moved at most once
+        per eighth of the timeout, to ``now + 9/8 * timeout``: the stream times
+        out between ``idle_timeout`` and ``1.125 * idle_timeout`` after the last
+        event, never early, for one clock read per event.
+        """
+        now = _current_time()
+        if now >= self._idle_push_at:
+            slack = self._idle_timeout / 8
+            self._run_scope.deadline = now + self._idle_timeout + slack
+            self._idle_push_at = now + slack

@@ -103,8 +103,8 @@ def adapter_spec(spec: object) -> ResourceSpec[ProviderAdapter]:
 
 
 def store_spec(spec: object) -> ResourceSpec[SessionStore]:
-    if spec is None:
-        return ResourceSpec(None, InMemorySessionStore, {}, "store")
+    if spec is None:  # the one place the default store is made
+        return ResourceSpec(InMemorySessionStore(), None, {}, "store")
     split = _split(spec, _STORE_FORMS, "store")
     if split is not None:
         return ResourceSpec(None, split[0], dict(split[1]), "store")

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, final
+from typing import Unpack, final
 
 import trio
 
 from ._errors import SessionError
-from ._session import (
-    DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BUFFER,
-    DEFAULT_SHUTDOWN_TIMEOUT,
-    StreamSession,
-    start_stream_session,
-)
+from ._open import start_stream_session
+from ._options import AdapterSpec, RunInput, SessionOptions
+from ._session import StreamSession
 from ._taskscope import TaskScope
 
 __all__ = ["SessionSupervisor", "SupervisorStatistics", "open_session_supervisor"]
@@ -50,16 +46,7 @@ class SessionSupervisor:
         return f"<SessionSupervisor active={len(self._active)} started={self._started}>"
 
     async def start(
-        self,
-        *,
-        adapter: object,
-        input: Mapping[str, Any] | str,
-        store: object = None,
-        agent_id: str | None = None,
-        run_opts: Mapping[str, Any] | None = None,
-        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
-        max_buffer: int | float = DEFAULT_MAX_BUFFER,
+        self, *, adapter: AdapterSpec, input: RunInput, **options: Unpack[SessionOptions]
     ) -> StreamSession:
         """Start one session (options as :func:`open_stream_session`) and return its stream.
 
@@ -69,24 +56,14 @@ class SessionSupervisor:
         """
         if self._closed:
             raise SessionError("invalid_operation", "the session supervisor is closed")
-        stream = await start_stream_session(
-            self._nursery,
-            adapter=adapter,
-            input=input,
-            store=store,
-            agent_id=agent_id,
-            run_opts=run_opts,
-            idle_timeout=idle_timeout,
-            shutdown_timeout=shutdown_timeout,
-            max_buffer=max_buffer,
-        )
+        stream = await start_stream_session(self._nursery, adapter=adapter, input=input, **options)
         self._started += 1
         self._active.add(stream)
         self._nursery.start_soon(self._forget_when_done, stream)
         return stream
 
     async def _forget_when_done(self, stream: StreamSession) -> None:
-        await stream._done.wait()
+        await stream.wait_finished()
         self._active.discard(stream)
 
     def statistics(self) -> SupervisorStatistics:

@@ -1,6 +1,7 @@
-"""Session stores: in-memory (default) and SQLite (durable)."""
+"""Session stores: in-memory (default) and SQLite (durable), and what custom stores reuse."""
 
+from ._appender import AppendEventAppender as AppendEventAppender
 from ._memory import InMemorySessionStore as InMemorySessionStore
 from ._sqlite import SQLiteSessionStore as SQLiteSessionStore
 
-__all__ = ["InMemorySessionStore", "SQLiteSessionStore"]
+__all__ = ["AppendEventAppender", "InMemorySessionStore", "SQLiteSessionStore"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Self
@@ -10,28 +10,27 @@ from typing import Any, Final, Self
 import trio
 
 from .._errors import SessionError
-from .._events import Event, EventType, _EventParts
+from .._events import Event, EventType, build_event
 from .._models import Run, RunStatus, Session, SessionStatus
-from .._ports import EventTypeFilter
+from .._ports import EventAppender, EventTypeFilter
 from ._eventlog import EventContext, EventLog, id_prefix
 from ._longpoll import LongPoll
 from ._query import EventQuery
 
-__all__ = ["InMemorySessionStore", "NewEventAppender", "RunView"]
-
-NewEventAppender = Callable[[EventType, datetime, Mapping[str, Any], Mapping[str, Any]], Event]
+__all__ = ["InMemorySessionStore"]
 
 _checkpoint_if_cancelled: Final = trio.lowlevel.checkpoint_if_cancelled
-_new: Final = object.__new__
 
 
 class InMemorySessionStore:
     """A :class:`~trio_stream_session.SessionStore` in process memory.
 
     Every operation completes without blocking, so each one is atomic with
-    respect to other tasks. Reads are full checkpoints; ``append_event`` and
-    ``append_events`` are cancellation points but not schedule points, so the
-    per-event path adds no scheduler pass. ``delete_session`` also deletes
+    respect to other tasks. Listing and event queries are full checkpoints;
+    what a run does (saving and getting its session and run, ``flush``,
+    appending events) is a cancellation point but not a schedule point, so a
+    run adds no scheduler pass per operation (its own awaits provide them).
+    ``delete_session`` also deletes
     the session's runs and events (the reference keeps them; we do not).
 
     Events are kept compactly (see ``EventLog``) and rebuilt on read, so a
@@ -94,7 +93,7 @@ class InMemorySessionStore:
     # -- sessions -----------------------------------------------------------------
 
     async def save_session(self, session: Session) -> None:
-        await trio.lowlevel.checkpoint()
+        await _checkpoint_if_cancelled()
         self._put_session(session)
 
     def _put_session(self, session: Session) -> None:
@@ -106,7 +105,7 @@ class InMemorySessionStore:
         self._sessions[session.id] = session
 
     async def get_session(self, session_id: str) -> Session:
-        await trio.lowlevel.checkpoint()
+        await _checkpoint_if_cancelled()
         return self._session_now(session_id)
 
     def _session_now(self, session_id: str) -> Session:
@@ -148,7 +147,7 @@ class InMemorySessionStore:
     # -- runs ---------------------------------------------------------------------
 
     async def save_run(self, run: Run) -> None:
-        await trio.lowlevel.checkpoint()
+        await _checkpoint_if_cancelled()
         self._put_run(run)
 
     def _put_run(self, run: Run) -> None:
@@ -159,7 +158,7 @@ class InMemorySessionStore:
         self._runs_by_session.setdefault(run.session_id, {})[run.id] = None
 
     async def get_run(self, run_id: str) -> Run:
-        await trio.lowlevel.checkpoint()
+        await _checkpoint_if_cancelled()
         return self._run_now(run_id)
 
     def _run_now(self, run_id: str) -> Run:
@@ -198,14 +197,18 @@ class InMemorySessionStore:
         self._check_open()
         return self._append(event)
 
-    def _appender(
-        self, session_id: str, run_id: str | None, provider: str | None, correlation_id: str | None
-    ) -> NewEventAppender:
-        """``append_event`` for the new events of one session (and run):
-        ``append(type, timestamp, data, metadata) -> stored Event``, with an
-        id derived from a fresh prefix and the sequence number (see
-        :class:`_Appender`)."""
-        return _Appender(self, session_id, run_id, provider, correlation_id).append
+    def appender(
+        self,
+        session_id: str,
+        run_id: str | None = None,
+        *,
+        provider: str | None = None,
+        correlation_id: str | None = None,
+    ) -> EventAppender:
+        """The :class:`~trio_stream_session.EventAppender` of one session (and run):
+        no copy, no duplicate check (each event is new), ids derived from a
+        fresh per-run prefix and the sequence number."""
+        return _Appender(self, session_id, run_id, provider, correlation_id)
 
     def _index(self) -> dict[str, tuple[str, int]]:
         """Where each stored event id is, for the duplicate check of ``append_event``."""
@@ -256,7 +259,7 @@ class InMemorySessionStore:
         Everything is checked before anything is written, so an invalid item
         raises ``validation_error`` and leaves the store unchanged.
         """
-        await trio.lowlevel.checkpoint()
+        await _checkpoint_if_cancelled()
         self._flush_now(session, run, events)
 
     def _flush_now(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None:
@@ -354,13 +357,14 @@ class _Appender:
         self._prefix = id_prefix()
         self._context: EventContext = (run_id, provider, correlation_id, 1, self._prefix)
 
-    def append(
+    async def __call__(
         self,
         type: EventType,
         timestamp: datetime,
         data: Mapping[str, Any],
         metadata: Mapping[str, Any],
     ) -> Event:
+        await _checkpoint_if_cancelled()
         store = self._store
         if store._closed:
             store._check_open()
@@ -384,60 +388,15 @@ class _Appender:
             store._by_id[id] = (session_id, index)
         if store._long_poll.waiters:
             store._long_poll.wake(session_id)
-        event: Any = _new(_EventParts)
-        event.id = id
-        event.type = type
-        event.timestamp = timestamp
-        event.session_id = session_id
-        event.run_id = self._run_id
-        event.sequence_number = seq
-        event.provider = self._provider
-        event.correlation_id = self._correlation_id
-        event.data = data
-        event.metadata = metadata
-        event.schema_version = 1
-        event.__class__ = Event
-        return event  # type: ignore[no-any-return]
-
-
-class RunView:
-    """An :class:`InMemorySessionStore` as ``run_once`` uses it.
-
-    The same operations, each a cancellation point but not a schedule point:
-    nothing here blocks, and the run's own awaits (the adapter, ``emit``)
-    provide the schedule points. It saves about a dozen scheduler passes per
-    session. Private: the store's public methods stay full checkpoints.
-    """
-
-    __slots__ = ("_store",)
-
-    def __init__(self, store: InMemorySessionStore) -> None:
-        self._store = store
-
-    async def save_session(self, session: Session) -> None:
-        await _checkpoint_if_cancelled()
-        self._store._put_session(session)
-
-    async def get_session(self, session_id: str) -> Session:
-        await _checkpoint_if_cancelled()
-        return self._store._session_now(session_id)
-
-    async def save_run(self, run: Run) -> None:
-        await _checkpoint_if_cancelled()
-        self._store._put_run(run)
-
-    async def get_run(self, run_id: str) -> Run:
-        await _checkpoint_if_cancelled()
-        return self._store._run_now(run_id)
-
-    async def flush(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None:
-        await _checkpoint_if_cancelled()
-        self._store._flush_now(session, run, events)
-
-    async def append_event(self, event: Event) -> Event:
-        return await self._store.append_event(event)
-
-    async def get_events(
-        self, session_id: str, *, run_id: str | None = None, type: EventTypeFilter | None = None
-    ) -> list[Event]:
-        return await self._store.get_events(session_id, run_id=run_id, type=type)
+        return build_event(
+            id,
+            type,
+            timestamp,
+            session_id,
+            self._run_id,
+            seq,
+            self._provider,
+            self._correlation_id,
+            data,
+            metadata,
+        )
