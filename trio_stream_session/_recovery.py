@@ -9,17 +9,7 @@ store. Two things recorded with every run tell such a run from a live one:
   (or the run's ``started_at`` when it has none) is its last sign of life, and
   no sign of life for ``stale_after`` seconds is a lease that expired.
 
-An unfinished (``pending`` or ``running``) run is **interrupted** when it is not
-this process's own live run, and
-
-1. its owner is a process on this host that no longer exists (decided at once,
-   whatever ``stale_after`` says), or
-2. nothing has been stored in its session for more than ``stale_after`` seconds
-   (an owner on another host, no owner recorded, or a pid since reused by
-   another process).
-
-A run owned by this process that started after this process loaded the library
-is always alive: it is never reported or recovered, however silent.
+The rules are in :func:`find_interrupted_runs`.
 
 Everything here goes through the :class:`SessionStore` port, so it works with
 every store. The port has no conditional write: recovery re-reads each run
@@ -76,14 +66,27 @@ async def find_interrupted_runs(
 ) -> list[Run]:
     """The unfinished runs in *store* whose process is gone (read-only).
 
-    A run is interrupted when its owner is a process on this host that no
-    longer exists, or when its session has stored nothing for more than
-    *stale_after* seconds; a live run of the calling process never is (see
-    the module documentation). Returns the runs as stored, unchanged.
+    Every run records its owner (:attr:`Run.owner`, ``"host:pid"``), and a live
+    run stores events as it goes: the newest event of its session (or its
+    ``started_at``) is its last sign of life. An unfinished (``pending`` or
+    ``running``) run is interrupted when
 
-    *stale_after* is in seconds (``0`` counts any silence, ``math.inf`` relies
-    on the process check alone); a bad value raises ``TypeError`` /
-    ``ValueError``, a non-store ``TypeError``.
+    1. its owner is a process on this host that no longer exists (at once,
+       whatever *stale_after* says; a killed process its parent has not yet
+       reaped still exists), or
+    2. its session has stored nothing for more than *stale_after* seconds (an
+       owner on another host, no owner recorded, or a pid since reused).
+
+    A run of the calling process (its owner, started after the process
+    loaded the library) never is, however silent. Returns the runs as stored.
+
+    *stale_after* (seconds, default 600: five times the stream's default idle
+    timeout) should be well above the longest silence of a live run (the
+    stream's ``idle_timeout``, or the longest tool call of a ``run_once``
+    without one); ``0`` counts any silence, ``math.inf`` relies on rule 1
+    alone. A bad value raises ``TypeError``/``ValueError``; a *store* that is
+    not a :class:`SessionStore` instance, ``TypeError``. Works with every
+    store (only the port is used).
     """
     stale_after = _check_arguments(store, stale_after)
     return [
