@@ -389,8 +389,8 @@ async def test_cancel_one_run_leaves_another_running(
     session: Session, autojump_clock: trio.testing.MockClock
 ) -> None:
     adapter = MockAdapter("delayed", delay=5)
-    run_a = Run(session_id=session.id).with_status("running")
-    run_b = Run(session_id=session.id).with_status("running")
+    run_a = Run(session_id=session.id, input={"prompt": "a"}).with_status("running")
+    run_b = Run(session_id=session.id, input={"prompt": "b"}).with_status("running")
     emit_a, emit_b = Recorder(session), Recorder(session)
     outcomes: dict[str, Any] = {}
 

@@ -12,6 +12,7 @@ import trio
 
 from .._errors import SessionError
 from .._events import utc_now
+from .._input import check_input
 from .._models import Capability, CapabilityType, Run, Session
 from .._ports import Emit
 
@@ -48,6 +49,12 @@ class MockAdapter:
     * ``timeout``: never returns (until cancelled).
     * ``burst``: ``run_started``, ``burst_events`` ``message_streamed`` events with
       no delay at all, ``message_received``, ``run_completed`` (for benchmarks).
+
+    ``execute`` checks ``run.input`` with the same rules the core applies to
+    every adapter at the call (a non-empty prompt, or well-formed messages):
+    a bad input raises ``SessionError("validation_error")`` naming what is
+    wrong, exactly as :func:`run_once` does, so a test against the mock fails
+    where a real provider would.
 
     A non-None ``fail_with`` makes ``execute`` and ``capabilities`` fail in every
     mode. ``response`` overrides the default response's fields (``content``,
@@ -144,6 +151,11 @@ class MockAdapter:
     async def execute(
         self, run: Run, session: Session, *, emit: Emit, **opts: Any
     ) -> Mapping[str, Any]:
+        try:
+            check_input(run.input)
+        except (TypeError, ValueError) as exc:
+            await trio.lowlevel.checkpoint()
+            raise SessionError("validation_error", str(exc)) from None
         self.executions.append(
             MockExecution(run.id, session.id, run.input, utc_now(), dict(opts), session)
         )
