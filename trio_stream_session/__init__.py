@@ -2,6 +2,7 @@
 
 from contextlib import suppress as _suppress
 
+from ._adapter_result import AdapterResult as AdapterResult
 from ._errors import ErrorCategory as ErrorCategory
 from ._errors import ErrorCode as ErrorCode
 from ._errors import SessionError as SessionError
@@ -45,6 +46,7 @@ from .stores import SQLiteSessionStore as SQLiteSessionStore
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AdapterResult",
     "Capability",
     "CapabilityType",
     "Emit",

@@ -10,6 +10,7 @@ from typing import Any, Final, Literal, Self
 
 import trio
 
+from .._adapter_result import AdapterResult
 from .._errors import SessionError
 from .._events import utc_now
 from .._input import check_input
@@ -150,7 +151,7 @@ class MockAdapter:
 
     async def execute(
         self, run: Run, session: Session, *, emit: Emit, **opts: Any
-    ) -> Mapping[str, Any]:
+    ) -> AdapterResult:
         try:
             check_input(run.input)
         except (TypeError, ValueError) as exc:
@@ -187,7 +188,7 @@ class MockAdapter:
             }
         )
 
-    async def _run_mode(self, run: Run, emit: Emit) -> Mapping[str, Any]:
+    async def _run_mode(self, run: Run, emit: Emit) -> AdapterResult:
         response = self.response
         content = response["content"]
         if self.mode == "timeout":
