@@ -29,3 +29,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 async def store() -> InMemorySessionStore:
     # Borrowed by the tests; closing is the test's business, not the library's.
     return InMemorySessionStore()
+
+
+# A real PostgreSQL server for the PostgresSessionStore tests (see tests/_postgres.py).
+from _postgres import new_postgres_store as new_postgres_store  # noqa: E402
+from _postgres import postgres_dsn as postgres_dsn  # noqa: E402

@@ -41,6 +41,7 @@ from ._supervisor import open_session_supervisor as open_session_supervisor
 from ._transcript import Transcript as Transcript
 from ._transcript import TranscriptMessage as TranscriptMessage
 from .stores import InMemorySessionStore as InMemorySessionStore
+from .stores import PostgresSessionStore as PostgresSessionStore
 from .stores import SQLiteSessionStore as SQLiteSessionStore
 
 __version__ = "0.1.0.dev0"
@@ -57,6 +58,7 @@ __all__ = [
     "EventType",
     "InMemorySessionStore",
     "Negotiation",
+    "PostgresSessionStore",
     "ProviderAdapter",
     "ReplayStream",
     "Run",

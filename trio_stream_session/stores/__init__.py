@@ -2,6 +2,12 @@
 
 from ._appender import AppendEventAppender as AppendEventAppender
 from ._memory import InMemorySessionStore as InMemorySessionStore
+from ._postgres import PostgresSessionStore as PostgresSessionStore
 from ._sqlite import SQLiteSessionStore as SQLiteSessionStore
 
-__all__ = ["AppendEventAppender", "InMemorySessionStore", "SQLiteSessionStore"]
+__all__ = [
+    "AppendEventAppender",
+    "InMemorySessionStore",
+    "PostgresSessionStore",
+    "SQLiteSessionStore",
+]
