@@ -56,8 +56,8 @@ async def _tail(store: PostgresSessionStore, session_id: str, count: int) -> Non
 
 
 async def main(mode: str, dsn: str, schema: str, args: list[str]) -> None:
-    options = {"poll_interval": float(args[2])} if mode == "tail" else {}
-    async with PostgresSessionStore(dsn, schema=schema, **options) as store:
+    poll_interval = float(args[2]) if mode == "tail" else 1.0
+    async with PostgresSessionStore(dsn, schema=schema, poll_interval=poll_interval) as store:
         if mode == "write":
             await _write(store, int(args[0]), int(args[1]), args[2:])
         elif mode == "stream":

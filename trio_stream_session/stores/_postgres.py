@@ -152,7 +152,11 @@ class PostgresSessionStore:
         return f"<PostgresSessionStore {self._display} schema={self.schema!r} {state}>"
 
     async def __aenter__(self) -> Self:
-        await self._open()
+        try:
+            await self._open()
+        except BaseException:
+            await self.aclose()  # no __aexit__ follows a failed __aenter__
+            raise
         return self
 
     async def __aexit__(
