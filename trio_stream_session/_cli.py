@@ -1,9 +1,16 @@
 """The command line: ``trio-stream-session "prompt"`` (also ``python -m trio_stream_session``).
 
-Exit codes: 0 the run succeeded; 1 it ended with an error event; 2 the command
-could not start as asked (bad usage, a missing API key or CLI, an unusable
-store, an unknown session); 130 interrupted by Ctrl-C (after a clean shutdown:
-the run is recorded as cancelled).
+Exit codes: 0 the run succeeded; 1 it ended with an error event (or the output
+could not be written); 2 the command could not start as asked; 130 interrupted
+by Ctrl-C (after a clean shutdown: the run is recorded as cancelled).
+
+Exit 2 is one line on stderr, in command-line words, and nothing has started:
+the flags, paths, key and executable are checked first (:mod:`._cli_checks`),
+then the adapter, the store and the output files are opened, and only then
+does the run start. A flag that would do nothing in a combination is an error,
+not ignored. ``--list-sessions`` and ``--replay`` open the store read-only and
+never create one. On a terminal (colour allowed) a spinner shows while the
+agent is silent (:mod:`._cli_terminal`).
 """
 
 from __future__ import annotations
@@ -13,16 +20,33 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Final, TextIO
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, Final, NoReturn, TextIO
 
 import trio
 
+from . import __version__
+from ._cli_checks import (
+    DEFAULTS,
+    Mode,
+    UsageError,
+    check_combinations,
+    check_executable,
+    check_output_path,
+    check_store_path,
+    cli_words,
+    sqlite_path,
+)
+from ._cli_terminal import TerminalSink
 from ._errors import SessionError
 from ._events import EventType
 from ._open import open_stream_session
 from ._ports import SessionStore
 from ._recovery import find_interrupted_runs
 from ._replay import replay_session
+from ._taskscope import TaskScope
+from .rendering import RenderingError
 from .stores import InMemorySessionStore, SQLiteSessionStore
 
 __all__ = ["main"]
@@ -40,20 +64,18 @@ REPLAYED_TYPES: Final = frozenset(
 )
 
 
-class UsageError(Exception):
-    """The command cannot start as asked; the message is one line for the user."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The parser; flags whose presence matters default to None (see ``DEFAULTS``)."""
+    parser = _Parser(
         prog=PROG,
         description="Run one AI-agent session and render its events.",
         epilog="Exit codes: 0 success, 1 the run ended with an error, "
-        "2 bad usage or missing configuration, 130 interrupted.",
+        "2 the command could not start as asked (nothing was started), 130 interrupted.",
     )
     parser.add_argument("prompt", nargs="?", help="the prompt; read from stdin when omitted")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     run = parser.add_argument_group("provider")
-    run.add_argument("--adapter", choices=ADAPTERS, default="claude", help="default: claude")
+    run.add_argument("--adapter", choices=ADAPTERS, help="default: claude")
     run.add_argument("--model", help="the provider's model name")
     run.add_argument(
         "--base-url", help="Claude API base URL (default: ANTHROPIC_BASE_URL or Anthropic's)"
@@ -61,14 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cli-path", help="path of the claude, codex or amp executable")
     run.add_argument(
         "--mock-mode",
-        default="streaming",
         choices=("instant", "streaming", "delayed", "failing", "timeout"),
         help="behaviour of --adapter mock (default: streaming)",
     )
     run.add_argument(
         "--idle-timeout",
         type=float,
-        default=120.0,
         metavar="SECONDS",
         help="end the run after this much silence (default: 120; 0 disables)",
     )
@@ -78,27 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="end the run after this many seconds in all (default: no limit)",
     )
     out = parser.add_argument_group("output")
-    out.add_argument("--renderer", choices=RENDERERS, default="compact", help="default: compact")
+    out.add_argument("--renderer", choices=RENDERERS, help="default: compact")
     out.add_argument("--no-color", action="store_true", help="plain text (also: NO_COLOR=1)")
     out.add_argument("--jsonl", metavar="PATH", help="also write every event to PATH as JSON lines")
     store = parser.add_argument_group("store")
     store.add_argument(
-        "--store",
-        default="memory",
-        metavar="memory|sqlite:PATH",
-        help="where sessions are kept (default: memory)",
+        "--store", metavar="memory|sqlite:PATH", help="where sessions are kept (default: memory)"
     )
     store.add_argument("--list-sessions", action="store_true", help="list stored sessions and exit")
     store.add_argument("--replay", metavar="SESSION_ID", help="render a stored session and exit")
     return parser
 
 
-def _store_spec(value: str) -> tuple[type[Any], dict[str, Any]]:
-    if value == "memory":
-        return InMemorySessionStore, {}
-    if value.startswith("sqlite:") and len(value) > len("sqlite:"):
-        return SQLiteSessionStore, {"path": value.removeprefix("sqlite:")}
-    raise UsageError(f"--store must be 'memory' or 'sqlite:PATH', not {value!r}")
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``UsageError``), like every other exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
 
 
 def _adapter_spec(args: argparse.Namespace) -> tuple[type[Any], dict[str, Any]]:
@@ -108,7 +124,7 @@ def _adapter_spec(args: argparse.Namespace) -> tuple[type[Any], dict[str, Any]]:
     if args.adapter == "mock":
         from .testing import MockAdapter
 
-        return MockAdapter, {"mode": args.mock_mode}
+        return MockAdapter, {**options, "mode": args.mock_mode}
     if args.adapter == "claude":
         from .adapters import ClaudeAdapter
 
@@ -131,16 +147,29 @@ def _adapter_spec(args: argparse.Namespace) -> tuple[type[Any], dict[str, Any]]:
     return AmpAdapter, options
 
 
-def _timeout(value: str | None) -> float | None:
-    """``--timeout``: a positive number of seconds (None: no limit)."""
+def _check_adapter(args: argparse.Namespace, factory: type[Any]) -> None:
+    """What the adapter needs and the command line can see: a key, an executable."""
+    if args.adapter == "claude":
+        if not os.environ.get("ANTHROPIC_API_KEY"):
+            raise UsageError(
+                "ANTHROPIC_API_KEY is not set: export your Anthropic API key as "
+                "ANTHROPIC_API_KEY (or try --adapter mock, offline)"
+            )
+    elif args.adapter != "mock":
+        check_executable(args.adapter, args.cli_path, factory.default_executable)
+
+
+def _seconds(flag: str, value: str | float | None, *, zero: bool) -> float | None:
+    """A number of seconds > 0 (or >= 0 with *zero*); None stays None."""
     if value is None:
         return None
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise UsageError(f"--timeout must be a positive number of seconds, not {value!r}")
+    if not (math.isfinite(seconds) and (seconds > 0 or (zero and seconds == 0))):
+        wanted = ">= 0" if zero else "a positive number of"
+        raise UsageError(f"{flag} must be {wanted} seconds, not {value!r}")
     return seconds
 
 
@@ -156,15 +185,6 @@ def _renderer(name: str, color: bool, tty: bool) -> Any:
     return rendering.PassthroughRenderer()
 
 
-def _sinks(args: argparse.Namespace, stdout: TextIO) -> list[Any]:
-    from . import rendering
-
-    sinks: list[Any] = [rendering.TTYSink(stdout)]
-    if args.jsonl:
-        sinks.append(rendering.JSONLSink(args.jsonl))
-    return sinks
-
-
 def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
     if args.prompt is not None:
         prompt: str = args.prompt
@@ -175,6 +195,50 @@ def _read_prompt(args: argparse.Namespace, stdin: TextIO) -> str:
     if not prompt.strip():
         raise UsageError("the prompt is empty")
     return prompt
+
+
+async def _open_outputs(
+    stack: AsyncExitStack, args: argparse.Namespace, terminal: TerminalSink
+) -> list[Any]:
+    """The sinks, opened (a file that cannot be created is a ``UsageError``)."""
+    from .rendering import JSONLSink
+
+    sinks: list[Any] = [terminal]
+    if args.jsonl:
+        sinks.append(JSONLSink(args.jsonl))
+    for sink in sinks:
+        stack.push_async_callback(sink.aclose)
+        try:
+            await sink.open()
+        except OSError as exc:
+            raise UsageError(f"--jsonl: cannot write {args.jsonl}: {exc.strerror or exc}") from None
+    return sinks
+
+
+async def _open_store(stack: AsyncExitStack, args: argparse.Namespace, mode: Mode) -> SessionStore:
+    path = sqlite_path(args.store)
+    if path is None:
+        return await stack.enter_async_context(InMemorySessionStore())
+    try:
+        store = SQLiteSessionStore(path, read_only=mode != "run")
+        return await stack.enter_async_context(store)
+    except SessionError as exc:
+        raise UsageError(f"--store {args.store}: {cli_words(exc.message)}") from None
+
+
+async def _render(
+    args: argparse.Namespace, stream: Any, terminal: TerminalSink, sinks: list[Any]
+) -> Any:
+    """Render *stream* to *sinks*, with the spinner on a terminal; the summary."""
+    from .rendering import render_stream
+
+    renderer = _renderer(args.renderer, args.color, terminal.stream.isatty())
+    async with TaskScope() as nursery:
+        nursery.start_soon(terminal.run_spinner)
+        try:
+            return await render_stream(stream, renderer=renderer, sinks=sinks)
+        finally:
+            nursery.cancel_scope.cancel()
 
 
 async def _list_sessions(store: SessionStore, stdout: TextIO) -> int:
@@ -189,48 +253,62 @@ async def _list_sessions(store: SessionStore, stdout: TextIO) -> int:
     return EXIT_OK
 
 
-async def _replay(args: argparse.Namespace, store: SessionStore, stdout: TextIO) -> int:
-    from .rendering import render_stream
-
-    try:
-        await store.get_session(args.replay)
-    except SessionError as exc:
-        raise UsageError(exc.message) from None
-    stream = replay_session(store, args.replay, type=REPLAYED_TYPES)
-    renderer = _renderer(args.renderer, args.color, stdout.isatty())
-    summary = await render_stream(stream, renderer=renderer, sinks=_sinks(args, stdout))
+async def _stored(args: argparse.Namespace, mode: Mode, terminal: TerminalSink) -> int:
+    """``--list-sessions`` / ``--replay``: read a store, never write it."""
+    async with AsyncExitStack() as stack:
+        store = await _open_store(stack, args, mode)
+        try:
+            if mode == "list":
+                return await _list_sessions(store, terminal.stream)
+            await store.get_session(args.replay)
+        except SessionError as exc:
+            raise UsageError(cli_words(exc.message)) from None
+        sinks = await _open_outputs(stack, args, terminal)
+        stream = replay_session(store, args.replay, type=REPLAYED_TYPES)
+        summary = await _render(args, stream, terminal, sinks)
     return EXIT_RUN_FAILED if summary.errors else EXIT_OK
 
 
-async def _with_store(args: argparse.Namespace, stdout: TextIO) -> int:
-    factory, options = _store_spec(args.store)
-    try:
-        async with factory(**options) as store:
-            if args.list_sessions:
-                return await _list_sessions(store, stdout)
-            return await _replay(args, store, stdout)
-    except SessionError as exc:
-        raise UsageError(exc.message) from None
-
-
-async def _run(args: argparse.Namespace, prompt: str, stdout: TextIO, stderr: TextIO) -> int:
-    from .rendering import render_stream
-
-    try:
+async def _run(args: argparse.Namespace, prompt: str, terminal: TerminalSink) -> int:
+    """One run: open the adapter, the store and the outputs (any failure is a
+    ``UsageError`` and nothing has started), then stream the run."""
+    factory, options = _adapter_spec(args)
+    async with AsyncExitStack() as stack:
+        try:
+            adapter = await stack.enter_async_context(factory(**options))
+        except SessionError as exc:
+            raise UsageError(cli_words(exc.message)) from None
+        store = await _open_store(stack, args, "run")
+        sinks = await _open_outputs(stack, args, terminal)
         async with open_stream_session(
-            adapter=_adapter_spec(args),
+            adapter=adapter,
             input={"messages": [{"role": "user", "content": prompt}]},
-            store=_store_spec(args.store),
+            store=store,
             idle_timeout=args.idle_timeout or math.inf,
             run_opts=None if args.timeout is None else {"adapter_opts": {"timeout": args.timeout}},
         ) as stream:
-            renderer = _renderer(args.renderer, args.color, stdout.isatty())
-            await render_stream(stream, renderer=renderer, sinks=_sinks(args, stdout))
-    except SessionError as exc:
-        raise UsageError(exc.message) from None
-    if stream.result is None:
-        return EXIT_RUN_FAILED
-    return EXIT_OK
+            await _render(args, stream, terminal, sinks)
+    return EXIT_OK if stream.result is not None else EXIT_RUN_FAILED
+
+
+def _prepare(args: argparse.Namespace, stdin: TextIO) -> tuple[Mode, str]:
+    """Check everything that can be checked before starting; the mode and prompt."""
+    mode = check_combinations(args)
+    for name, value in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    path = sqlite_path(args.store)
+    if path is not None:
+        check_store_path(args.store, path, mode)
+    if args.jsonl:
+        check_output_path(Path(args.jsonl))
+    if mode != "run":
+        return mode, ""
+    args.idle_timeout = _seconds("--idle-timeout", args.idle_timeout, zero=True)
+    args.timeout = _seconds("--timeout", args.timeout, zero=False)
+    prompt = _read_prompt(args, stdin)
+    _check_adapter(args, _adapter_spec(args)[0])
+    return mode, prompt
 
 
 def main(
@@ -244,24 +322,33 @@ def main(
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
-    args = build_parser().parse_args(argv)
-    args.color = not args.no_color and not os.environ.get("NO_COLOR") and stdout.isatty()
+    plain = bool(os.environ.get("NO_COLOR")) or not stdout.isatty()
+    terminal = TerminalSink(stdout, spinner=False)
     try:
-        if args.idle_timeout < 0 or math.isnan(args.idle_timeout):
-            raise UsageError("--idle-timeout must be >= 0 seconds")
-        args.timeout = _timeout(args.timeout)
-        if args.list_sessions or args.replay:
-            return trio.run(_with_store, args, stdout)
-        prompt = _read_prompt(args, stdin)
-        return trio.run(_run, args, prompt, stdout, stderr)
+        args = build_parser().parse_args(argv)
+        args.color = not (plain or args.no_color)
+        terminal.spinner = args.color
+        mode, prompt = _prepare(args, stdin)
+        if mode == "run":
+            return trio.run(_run, args, prompt, terminal)
+        return trio.run(_stored, args, mode, terminal)
     except UsageError as exc:
         stderr.write(f"{PROG}: {exc}\n")
         return EXIT_USAGE
+    except RenderingError as exc:
+        terminal.end_line()
+        stderr.write(f"{PROG}: cannot write the output: {exc.__cause__ or exc}\n")
+        return EXIT_RUN_FAILED
     except KeyboardInterrupt:
-        stderr.write(f"{PROG}: interrupted\n")
-        return EXIT_INTERRUPTED
+        return _interrupted(terminal, stderr)
     except BaseExceptionGroup as group:
         if group.subgroup(KeyboardInterrupt) is not None:
-            stderr.write(f"{PROG}: interrupted\n")
-            return EXIT_INTERRUPTED
+            return _interrupted(terminal, stderr)
         raise
+
+
+def _interrupted(terminal: TerminalSink, stderr: TextIO) -> int:
+    """Ctrl-C: the run was recorded as cancelled on the way out; end the line cleanly."""
+    terminal.end_line()
+    stderr.write(f"{PROG}: interrupted\n")
+    return EXIT_INTERRUPTED
