@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from _postgres import throwaway_server
+from _postgres import drop_schemas, throwaway_server
 
 from trio_stream_session import Event, EventType, PostgresSessionStore, SessionError
 
@@ -210,3 +210,18 @@ async def test_eight_processes_long_run(new_postgres_store: NewStore, postgres_d
         for session_id in sessions:
             events = await store.get_events(session_id)
             assert [e.sequence_number for e in events] == list(range(1, 4001))
+
+
+async def test_the_workers_example_runs_as_written(postgres_dsn: str) -> None:
+    example = Path(__file__).parent.parent / "examples" / "postgres_workers.py"
+    try:
+        with trio.fail_after(120):
+            done = await trio.run_process(
+                [sys.executable, str(example), "demo", postgres_dsn], capture_stdout=True
+            )
+    finally:
+        drop_schemas(postgres_dsn, ["workers_demo"])
+    lines = done.stdout.decode().splitlines()
+    assert lines[-1] == "3 workers done"
+    ended = [line.split()[0] for line in lines if line.endswith("session_completed")]
+    assert len(ended) == len(set(ended)) == 9  # 3 workers x 3 sessions, each tailed to its end
