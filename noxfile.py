@@ -1,11 +1,11 @@
-"""Developer sessions: ``nox -s tests lint typecheck bench stress``."""
+"""Developer sessions: ``nox -s tests lint typecheck docs bench stress``."""
 
 from __future__ import annotations
 
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -42,6 +42,17 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("-e", ".[test]", "mypy>=2.4,<2.5")
     session.run("mypy", "trio_stream_session")
+    session.run("mypy", "--strict", "examples")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The Sphinx docs, off-line, warnings (and broken references) as errors:
+    ``docs/_build/html/index.html``."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html"
+    )
 
 
 @nox.session

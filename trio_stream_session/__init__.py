@@ -22,6 +22,7 @@ from ._models import negotiate_capabilities as negotiate_capabilities
 from ._open import open_stream_session as open_stream_session
 from ._open import start_stream_session as start_stream_session
 from ._options import RunOptions as RunOptions
+from ._options import SessionOptions as SessionOptions
 from ._ports import Emit as Emit
 from ._ports import EventAppender as EventAppender
 from ._ports import ProviderAdapter as ProviderAdapter
@@ -68,6 +69,7 @@ __all__ = [
     "SQLiteSessionStore",
     "Session",
     "SessionError",
+    "SessionOptions",
     "SessionStatus",
     "SessionStore",
     "SessionSupervisor",

@@ -104,9 +104,13 @@ class MockAdapter:
                 Capability(name="sampling", type=CapabilityType.SAMPLING),
             )
         )
+        #: Every ``execute`` call, in order.
         self.executions: list[MockExecution] = []
+        #: The run ids :meth:`cancel` was called with, in order.
         self.cancelled: list[str] = []
+        #: How often the adapter was entered (``async with``) ...
         self.entered = 0
+        #: ... and exited.
         self.exited = 0
         self._scopes: dict[str, trio.CancelScope] = {}
 
@@ -143,6 +147,9 @@ class MockAdapter:
         return self._capabilities
 
     async def cancel(self, run_id: str) -> None:
+        """Interrupt the running ``execute`` of *run_id*: it emits ``run_cancelled``
+        and raises ``SessionError("cancelled")``. An unknown or finished run is
+        only recorded in :attr:`cancelled`."""
         await trio.lowlevel.checkpoint()
         self.cancelled.append(run_id)
         scope = self._scopes.get(run_id)
