@@ -49,28 +49,28 @@ async def tail(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Print every event of every session started after the tail, as it arrives (new
-    sessions are picked up within a second). Returns once *until* is set and every
-    session it follows has ended."""
+    sessions are picked up within a second). Once *until* is set, it looks for new
+    sessions once more and returns when every session it follows has ended."""
     async with PostgresSessionStore(dsn, schema=SCHEMA) as store:
         seen = {session.id for session in await store.list_sessions()}
-        following: set[str] = set()
         task_status.started()  # every session from now on will be followed
 
         async def follow(session_id: str) -> None:
-            following.add(session_id)
             async with replay_session(store, session_id, follow=True) as events:
                 async for event in events:
                     print(f"{session_id[:16]} #{event.sequence_number:<3} {event.type}")
                     if event.type in ENDED:
                         break
-            following.discard(session_id)
 
         async with trio.open_nursery() as nursery:
-            while until is None or not until.is_set() or following:
+            while True:
+                last_look = until is not None and until.is_set()
                 for session in await store.list_sessions():
                     if session.id not in seen:
                         seen.add(session.id)
                         nursery.start_soon(follow, session.id)
+                if last_look:
+                    break  # every session is found; the nursery waits for their ends
                 await trio.sleep(1)
 
 

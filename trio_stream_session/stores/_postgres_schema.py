@@ -14,8 +14,9 @@ store is given another), so several independent stores can share a database:
   sequence numbers are gap-free, and N+1 is never visible before N, so "the
   events after N" is a safe tail query.
 * ``append_events(batch jsonb)``: appends a JSON array of event records in
-  one round trip; per event, ``(ord, seq, stored)`` where ``stored`` is the
-  stored record's text when the id was already there (a duplicate).
+  one round trip and a few set-based statements; per event, ``(ord, seq,
+  stored)`` where ``stored`` is the stored record's text when the id was
+  already there (a duplicate, also of an earlier event of the same batch).
 
 Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Opening a
 store applies the missing ones in one transaction under an advisory lock (so
@@ -64,54 +65,59 @@ CREATE TABLE {s}.events (
     PRIMARY KEY (session_id, seq)
 );
 CREATE FUNCTION {s}.append_events(batch jsonb)
-RETURNS TABLE (o_ord integer, o_seq bigint, o_stored text)
+RETURNS TABLE (o_ord bigint, o_seq bigint, o_stored text)
 LANGUAGE plpgsql AS $$
 DECLARE
     sids text[];
-    seqs bigint[];
-    item jsonb;
-    sid text;
-    k integer;
-    found_seq bigint;
-    found_record text;
+    locked integer;
 BEGIN
-    IF jsonb_array_length(batch) = 0 THEN
-        RETURN;
-    END IF;
     SELECT array_agg(DISTINCT e->>'session_id' COLLATE "C" ORDER BY e->>'session_id' COLLATE "C")
         INTO sids FROM jsonb_array_elements(batch) AS e;
+    IF sids IS NULL THEN
+        RETURN;
+    END IF;
     LOOP  -- again if a session was deleted between the two statements
         INSERT INTO {s}.heads (session_id, seq) SELECT unnest(sids), 0 ON CONFLICT DO NOTHING;
-        SELECT array_agg(h.seq ORDER BY h.session_id COLLATE "C") INTO seqs FROM (
-            SELECT session_id, seq FROM {s}.heads WHERE session_id = ANY (sids)
+        SELECT count(*) INTO locked FROM (
+            SELECT 1 FROM {s}.heads WHERE session_id = ANY (sids)
             ORDER BY session_id COLLATE "C" FOR UPDATE
         ) AS h;
-        EXIT WHEN cardinality(seqs) = cardinality(sids);
+        EXIT WHEN locked = cardinality(sids);
     END LOOP;
-    o_ord := 0;
-    FOR item IN SELECT value FROM jsonb_array_elements(batch) LOOP
-        o_ord := o_ord + 1;
-        SELECT e.seq, e.record::text INTO found_seq, found_record
-            FROM {s}.events AS e WHERE e.id = item->>'id';
-        IF FOUND THEN
-            o_seq := found_seq;
-            o_stored := found_record;
-        ELSE
-            sid := item->>'session_id';
-            k := array_position(sids, sid);
-            seqs[k] := seqs[k] + 1;
-            INSERT INTO {s}.events (session_id, seq, id, run_id, type, ts, record) VALUES (
-                sid, seqs[k], item->>'id', item->>'run_id', item->>'type',
-                (item->>'timestamp')::timestamptz,
-                jsonb_set(item, '{{sequence_number}}', to_jsonb(seqs[k]))
-            );
-            o_seq := seqs[k];
-            o_stored := NULL;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
-    UPDATE {s}.heads AS h SET seq = v.seq FROM unnest(sids, seqs) AS v (session_id, seq)
-        WHERE h.session_id = v.session_id AND h.seq <> v.seq;
+    RETURN QUERY
+    WITH items AS (
+        SELECT t.ord, t.item, t.item->>'id' AS id, t.item->>'session_id' AS sid
+        FROM jsonb_array_elements(batch) WITH ORDINALITY AS t (item, ord)
+    ), old AS (
+        SELECT e.id, e.seq, e.record::text AS stored
+        FROM {s}.events AS e WHERE e.id IN (SELECT id FROM items)
+    ), firsts AS (
+        SELECT DISTINCT ON (i.id) i.ord, i.item, i.id, i.sid FROM items AS i
+        WHERE NOT EXISTS (SELECT FROM old WHERE old.id = i.id) ORDER BY i.id, i.ord
+    ), counted AS (
+        SELECT f.ord, f.id, f.sid, f.item,
+            h.seq + row_number() OVER (PARTITION BY f.sid ORDER BY f.ord) AS seq
+        FROM firsts AS f JOIN {s}.heads AS h ON h.session_id = f.sid
+    ), numbered AS (
+        SELECT c.ord, c.id, c.sid, c.seq,
+            jsonb_set(c.item, '{{sequence_number}}', to_jsonb(c.seq)) AS record
+        FROM counted AS c
+    ), inserted AS (
+        INSERT INTO {s}.events (session_id, seq, id, run_id, type, ts, record)
+        SELECT n.sid, n.seq, n.id, n.record->>'run_id', n.record->>'type',
+            (n.record->>'timestamp')::timestamptz, n.record
+        FROM numbered AS n
+    ), bumped AS (
+        UPDATE {s}.heads AS h SET seq = m.seq
+        FROM (SELECT sid, max(seq) AS seq FROM numbered GROUP BY sid) AS m
+        WHERE h.session_id = m.sid
+    )
+    SELECT i.ord, coalesce(o.seq, n.seq),
+        CASE WHEN o.id IS NOT NULL THEN o.stored WHEN n.ord <> i.ord THEN n.record::text END
+    FROM items AS i
+    LEFT JOIN old AS o ON o.id = i.id
+    LEFT JOIN numbered AS n ON n.id = i.id
+    ORDER BY i.ord;
 END
 $$;
 """
