@@ -15,9 +15,17 @@ from .._errors import ErrorCode, SessionError
 from .._events import Event
 from .._models import Run, RunStatus, Session, SessionStatus
 from .._ports import EventTypeFilter
+from ._group_commit import GroupCommit, Write, write_batch
 from ._longpoll import LongPoll
 from ._query import EventQuery
-from ._sqlite_file import SCHEMA_VERSION, execute, open_connection, rollback, storage_error
+from ._sqlite_file import (
+    SCHEMA_VERSION,
+    WriteTransaction,
+    execute,
+    open_connection,
+    rollback,
+    storage_error,
+)
 from ._sqlite_rows import (
     latest_sequence,
     put_run,
@@ -47,9 +55,20 @@ class SQLiteSessionStore:
     append to the same file without collisions. Each write is committed before
     the call returns: an acknowledged event survives a crash of the process,
     and a write that fails (disk full, I/O error) leaves every earlier one in
-    place. A call cancelled while its thread runs completes its write (atomic)
-    and raises ``Cancelled`` afterwards. ``get_events(wait=...)`` wakes at once
-    for appends through this store and polls every 50 ms for other processes'.
+    place. ``get_events(wait=...)`` wakes at once for appends through this
+    store and polls every 50 ms for other processes'.
+
+    Writes are group-committed: the writes of concurrent tasks (appends of
+    many runs and sessions, saves, flushes) made while a commit is in flight
+    are committed together in the next transaction, one worker-thread hop
+    for all of them. Each call still returns only once its own write is
+    committed. A write cancelled while queued is withdrawn and raises
+    ``Cancelled``; once its transaction runs it completes (atomic) and
+    returns, and the cancellation takes effect at the next checkpoint. A
+    write that fails inside a shared transaction (a constraint, a record
+    that cannot be encoded) rolls it back and every write of it is retried
+    alone, so only its own caller sees the failure; a transaction that
+    cannot begin or commit (busy, disk full) fails every write in it.
 
     The file is opened on ``async with`` (or the first call). Every failure is
     a :class:`~trio_stream_session.SessionError` with a storage code, never a
@@ -86,6 +105,8 @@ class SQLiteSessionStore:
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self._limiter = trio.CapacityLimiter(1)
+        self._transaction = WriteTransaction(self.path)
+        self._writes: GroupCommit[sqlite3.Connection] = GroupCommit(self._commit)
         self._open_lock = trio.Lock()
         self._long_poll = LongPoll()
         self._closed = False
@@ -115,10 +136,10 @@ class SQLiteSessionStore:
         """Close the connection; idempotent. Long-polling readers return ``[]``."""
         self._closed = True
         self._long_poll.close()
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        if self._conn is not None:
+            # Calls already queued for the worker thread run first, on the open connection.
             with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(self._close, conn, limiter=self._limiter)
+                await trio.to_thread.run_sync(self._close, limiter=self._limiter)
         await trio.lowlevel.checkpoint()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -135,30 +156,57 @@ class SQLiteSessionStore:
     def _open(self) -> sqlite3.Connection:
         return open_connection(self.path, busy_timeout=self._busy_timeout, read_only=self.read_only)
 
-    def _close(self, conn: sqlite3.Connection) -> None:
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
         try:
             conn.close()
         except sqlite3.Error as exc:
             raise storage_error(ErrorCode.STORAGE_ERROR, self.path, exc) from exc
 
-    async def _run(self, code: ErrorCode, fn: Callable[[sqlite3.Connection], _T]) -> _T:
-        """*fn* in the worker thread; a failure is a ``SessionError(code)`` (a read
-        or write failure), its transaction rolled back."""
-        conn = await self._connection()
-        if code is _WRITE and self.read_only:
-            raise SessionError(_WRITE, f"{self.path} is open read-only")
+    def _current(self) -> sqlite3.Connection:
+        """The open connection, in the worker thread: a call queued after
+        ``aclose()``'s finds none and fails as a closed store's call does."""
+        conn = self._conn
+        if conn is None:
+            raise SessionError("storage_connection_failed", "the session store is closed")
+        return conn
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """*fn* in the worker thread; a failure is ``storage_read_failed``."""
+        await self._connection()
 
         def call() -> _T:
+            conn = self._current()
             try:
                 return fn(conn)
             except sqlite3.Error as exc:
                 rollback(conn)
-                raise storage_error(code, self.path, exc) from exc
-            except BaseException:
-                rollback(conn)
-                raise
+                raise storage_error(_READ, self.path, exc) from exc
 
         return await trio.to_thread.run_sync(call, limiter=self._limiter)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """*fn* inside a write transaction, group-committed with the writes of
+        other tasks (see the class); a failure is ``storage_write_failed``."""
+        await self._connection()
+        if self.read_only:
+            raise SessionError(_WRITE, f"{self.path} is open read-only")
+        return await self._writes.submit(fn)
+
+    async def _commit(self, writes: Sequence[Write[sqlite3.Connection, Any]]) -> None:
+        """One batch of writes: one transaction in one worker-thread hop."""
+        await trio.to_thread.run_sync(self._commit_batch, writes, limiter=self._limiter)
+
+    def _commit_batch(self, writes: Sequence[Write[sqlite3.Connection, Any]]) -> None:
+        try:
+            conn = self._current()
+        except SessionError as exc:
+            for write in writes:
+                write.fail(SessionError(exc.code, str(exc)))
+            return
+        write_batch(conn, writes, self._transaction)
 
     def _wake(self, session_ids: set[str]) -> None:
         for session_id in session_ids:
@@ -171,11 +219,11 @@ class SQLiteSessionStore:
             raise SessionError(
                 "validation_error", f"expected a Session, got {type(session).__name__}"
             )
-        await self._run(_WRITE, lambda conn: put_session(conn, session))
+        await self._write(lambda conn: put_session(conn, session))
 
     async def get_session(self, session_id: str) -> Session:
-        found = await self._run(
-            _READ, lambda conn: records(conn, Session, "sessions WHERE id = ?", [session_id])
+        found = await self._read(
+            lambda conn: records(conn, Session, "sessions WHERE id = ?", [session_id])
         )
         if not found:
             raise SessionError("session_not_found", f"Session not found: {session_id}")
@@ -200,27 +248,23 @@ class SQLiteSessionStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return await self._run(_READ, lambda conn: records(conn, Session, sql, params))
+        return await self._read(lambda conn: records(conn, Session, sql, params))
 
     async def delete_session(self, session_id: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
             for table in ("sessions", "runs", "events"):
                 column = "id" if table == "sessions" else "session_id"
                 execute(conn, f"DELETE FROM {table} WHERE {column} = ?", (session_id,))
-            conn.execute("COMMIT")
 
-        await self._run(_WRITE, delete)
+        await self._write(delete)
 
     async def save_run(self, run: Run) -> None:
         if not isinstance(run, Run):
             raise SessionError("validation_error", f"expected a Run, got {type(run).__name__}")
-        await self._run(_WRITE, lambda conn: put_run(conn, run))
+        await self._write(lambda conn: put_run(conn, run))
 
     async def get_run(self, run_id: str) -> Run:
-        found = await self._run(
-            _READ, lambda conn: records(conn, Run, "runs WHERE id = ?", [run_id])
-        )
+        found = await self._read(lambda conn: records(conn, Run, "runs WHERE id = ?", [run_id]))
         if not found:
             raise SessionError("run_not_found", f"Run not found: {run_id}")
         return found[0]
@@ -237,11 +281,10 @@ class SQLiteSessionStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return await self._run(_READ, lambda conn: records(conn, Run, sql, params))
+        return await self._read(lambda conn: records(conn, Run, sql, params))
 
     async def get_active_run(self, session_id: str) -> Run | None:
-        found = await self._run(
-            _READ,
+        found = await self._read(
             lambda conn: records(
                 conn,
                 Run,
@@ -262,14 +305,7 @@ class SQLiteSessionStore:
     async def append_events(self, events: Sequence[Event]) -> list[Event]:
         """Append *events* in order in one transaction, all or nothing."""
         validate_events(events)
-
-        def append(conn: sqlite3.Connection) -> list[Event]:
-            conn.execute("BEGIN IMMEDIATE")
-            stored = store_events(conn, events)
-            conn.execute("COMMIT")
-            return stored
-
-        stored = await self._run(_WRITE, append)
+        stored = await self._write(lambda conn: store_events(conn, events))
         self._wake({e.session_id for e in stored if e.session_id})
         return stored
 
@@ -282,13 +318,11 @@ class SQLiteSessionStore:
         validate_events(events)
 
         def flush(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
             store_events(conn, events)
             put_session(conn, session)
             put_run(conn, run)
-            conn.execute("COMMIT")
 
-        await self._run(_WRITE, flush)
+        await self._write(flush)
         self._wake({e.session_id for e in events if e.session_id})
 
     async def get_events(
@@ -321,10 +355,10 @@ class SQLiteSessionStore:
         )
         return await self._long_poll.poll(
             session_id,
-            lambda: self._run(_READ, lambda conn: select_events(conn, query)),
+            lambda: self._read(lambda conn: select_events(conn, query)),
             query.wait,
             interval=POLL_INTERVAL,
         )
 
     async def get_latest_sequence(self, session_id: str) -> int:
-        return await self._run(_READ, lambda conn: latest_sequence(conn, session_id))
+        return await self._read(lambda conn: latest_sequence(conn, session_id))

@@ -7,11 +7,18 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, final
 
 from .._errors import ErrorCode, SessionError
 
-__all__ = ["SCHEMA_VERSION", "execute", "open_connection", "rollback", "storage_error"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "WriteTransaction",
+    "execute",
+    "open_connection",
+    "rollback",
+    "storage_error",
+]
 
 #: The schema this code writes; ``PRAGMA user_version`` of every file it opens.
 SCHEMA_VERSION: Final = 1
@@ -65,6 +72,37 @@ def rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+
+
+@final
+class WriteTransaction:
+    """A write transaction on a store file, for ``write_batch`` (group commit).
+
+    ``BEGIN IMMEDIATE`` takes the file's write lock up front, so the
+    sequence numbers read inside are still the latest at ``COMMIT``, across
+    processes; a failure is a chained ``storage_write_failed``.
+    """
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self, conn: sqlite3.Connection) -> None:
+        conn.execute("COMMIT")
+
+    def rollback(self, conn: sqlite3.Connection) -> None:
+        rollback(conn)
+
+    def error(self, exc: Exception) -> BaseException:
+        if not isinstance(exc, sqlite3.Error):
+            return exc
+        error = storage_error(ErrorCode.STORAGE_WRITE_FAILED, self.path, exc)
+        error.__cause__ = exc
+        return error
 
 
 def execute(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
