@@ -18,8 +18,9 @@ import trio
 
 import trio_stream_session
 
-from . import _diagnose, _lib, _profile
+from . import _diagnose, _io_probes, _lib, _profile
 from ._config import PRESETS, Config
+from ._docs_page import write_docs_page
 from ._measure import load_average, reset_peak_rss
 from ._plot import plot_latency
 from ._report import summarize, targets
@@ -49,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="result file")
     parser.add_argument("--plot", type=Path, default=RESULTS / "latency.png", help="plot file")
     parser.add_argument("--no-plot", action="store_true", help="do not draw the latency plot")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        metavar="PATH",
+        help="also write the results as a docs page fragment (docs/_generated/benchmarks.rst)",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="profile the library runs (needs pyinstrument)"
     )
@@ -115,6 +122,9 @@ async def run(
         if any(s.key == "idle" for s in sections):
             extras["idle"] = {"stored_events": await _lib.idle_stored_events()}
         diagnostics = await _diagnose.diagnose(config) if diagnose else None
+        probes = (
+            await _io_probes.probe(config.events, config.io_events, files) if diagnose else None
+        )
         profiles: dict[str, Any] | None = None
         if profile:
             missing = _profile.available()
@@ -131,6 +141,7 @@ async def run(
             causes = [
                 _diagnose.cause(diagnostics, target["name"]),
                 _profile.cause(profiles, target["name"]),
+                _io_probes.cause(probes, target["name"]),
             ]
             target["cause"] = " | ".join(c for c in causes if c)
     if diagnostics:
@@ -149,6 +160,7 @@ async def run(
         "targets": checked,
         "notes": notes,
         "diagnostics": diagnostics,
+        "io_probes": probes,
         "profile": profiles,
     }
     document["latencies_ns"] = {
@@ -178,6 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     latencies = document.pop("latencies_ns")
     if not args.no_plot:
         document["notes"].append(plot_latency(latencies, args.plot))
+    if args.docs is not None:
+        figure = None if args.no_plot else args.plot
+        document["notes"].append(write_docs_page(document, args.docs, figure=figure))
     print(render(document))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(_json_safe(document), indent=2) + "\n", encoding="utf-8")

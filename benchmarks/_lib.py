@@ -178,6 +178,19 @@ async def throughput_sqlite(events: int, files: TempFiles) -> Sample:
     return Sample(watch.seconds, watch.cpu_seconds, seen)
 
 
+def streaming_adapter(events: int) -> MockAdapter:
+    """``MockAdapter("streaming", chunk_delay=0)`` whose reply is *events* chunks
+    (the adapter streams 10 characters per ``message_streamed`` event)."""
+    return MockAdapter("streaming", chunk_delay=0, response={"content": "0123456789" * events})
+
+
+async def throughput_mock_streaming(events: int) -> Sample:
+    """(e): what users' own benchmarks see: ``MockAdapter`` streaming, zero delays."""
+    with Stopwatch() as watch:
+        seen = await _consume(None, streaming_adapter(events))
+    return Sample(watch.seconds, watch.cpu_seconds, seen)
+
+
 async def latency(events: int, store: object = None, paced: bool = False) -> Sample:
     """Adapter ``emit`` -> consumer latency, stamped in the event data."""
     clock = time.perf_counter_ns

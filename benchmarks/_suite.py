@@ -79,6 +79,14 @@ def build_sections(config: Config, files: _lib.TempFiles) -> tuple[list[Section]
                 partial(_lib.throughput_sqlite, io_n, files),
             )
         )
+    throughput.append(
+        Variant(
+            "lib_mock",
+            '(e) MockAdapter("streaming", chunk_delay=0)',
+            n,
+            partial(_lib.throughput_mock_streaming, n),
+        )
+    )
     lat_n, io_lat_n = config.latency_events, config.io_latency_events
     latency: dict[bool, list[Variant]] = {}
     for paced in (True, False):
