@@ -111,8 +111,9 @@ DEFAULT_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
             "connection_string",
             r"\b[A-Za-z][A-Za-z0-9+.-]*+(?:://[^\s:/@]++:[^\s@]++@\S+"
             # Any later scheme start up to the end of this scheme run, or up to the
-            # whitespace that ended this password without an "@", fails too. Short
-            # scheme runs are left to the plain scan (at most 33 steps an attempt).
+            # whitespace that ended this password without an "@", fails too. Keeping
+            # is only worth a call for a long run (the lookbehind); a short one is
+            # left to the plain scan, at most 33 steps an attempt.
             r"|(?P<keep>://[^\s:/@]++:[^\s@]*+|(?<=[A-Za-z0-9+.-]{33})))",
         ),
         (
@@ -144,8 +145,8 @@ _SECRET_NAME: Final = re.compile(rf"(?is){_secret_name('.')}", re.ASCII)
 _MAX_DEPTH: Final = 32
 _MAX_NODES: Final = 100_000
 
-#: Above this much work (characters of text plus items of containers; about a
-#: millisecond of redaction), :func:`redact_value_async` uses a worker thread.
+#: Above this much work (characters of text plus items of containers; a few
+#: milliseconds of redaction), :func:`redact_value_async` uses a worker thread.
 ASYNC_INLINE_LIMIT: Final = 32 * 1024
 
 
