@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
@@ -143,6 +144,9 @@ class PostgresSessionStore:
         self._sql: Statements = Statements(schema, channel)
         self._listener: Listener = Listener(settings, channel, poll_interval)
         self._appends: GroupCommit[Conn] = GroupCommit(self._commit)
+        self._unannounced: set[str] = set()
+        self._announcing = False
+        self._appending = 0  # append calls in progress
         self._open_lock = trio.Lock()
         self._opened = False
         self._closed = False
@@ -199,27 +203,48 @@ class PostgresSessionStore:
         return await self._pool.run(code, fn)
 
     async def _commit(self, writes: Sequence[Write[Conn, Any]]) -> None:
-        """Commit a batch of the group commit: all its events in one statement."""
-        await self._run(_WRITE, lambda conn: self._append_batch(conn, writes))
-        self._listener.wake({e.session_id for w in writes for e in _events_of(w) if e.session_id})
+        """Commit a batch of the group commit: all its events in one statement; with
+        no other append waiting, its NOTIFY in the same worker-thread hop."""
+        names = {e.session_id for w in writes for e in _events_of(w) if e.session_id}
+        alone = self._appending == len(writes) and not self._unannounced
+        await self._run(_WRITE, lambda conn: self._append_batch(conn, writes, names, alone))
+        self._listener.wake(names)
+        if not alone:
+            self._unannounced |= names
 
-    def _append_batch(self, conn: Conn, writes: Sequence[Write[Conn, Any]]) -> None:
-        events = [e for w in writes for e in _events_of(w)]
-        stored = self._sql.append(conn, events)
+    def _append_batch(
+        self, conn: Conn, writes: Sequence[Write[Conn, Any]], names: set[str], alone: bool
+    ) -> None:
+        stored = self._sql.append(conn, [e for w in writes for e in _events_of(w)])
         start = 0
         for write in writes:
             end = start + len(_events_of(write))
             write.succeed(stored[start:end])
             start = end
-        self._notify(conn, events)
+        if alone:
+            self._notify(conn, names)
 
-    def _notify(self, conn: Conn, events: Sequence[Event]) -> None:
-        """NOTIFY after the commit; if that fails, listeners' polls find the events."""
+    def _notify(self, conn: Conn, names: set[str]) -> None:
         import psycopg
 
-        if events:
-            with contextlib.suppress(psycopg.Error):
-                self._sql.notify(conn, {e.session_id for e in events if e.session_id})
+        with contextlib.suppress(psycopg.Error):  # readers' polls find the events anyway
+            self._sql.notify(conn, names)
+
+    async def _announce(self) -> None:
+        """NOTIFY the sessions appended to since the last NOTIFY, after the appends
+        were acknowledged. One task sends at a time, again while more accumulate:
+        under load one NOTIFY covers many commits."""
+        if self._announcing or not self._unannounced:
+            return
+        self._announcing = True
+        try:
+            with trio.CancelScope(shield=True):
+                while self._unannounced and not self._closed:
+                    names, self._unannounced = self._unannounced, set()
+                    with contextlib.suppress(SessionError):
+                        await self._pool.run(_WRITE, partial(self._notify, names=names))
+        finally:
+            self._announcing = False
 
     # -- sessions and runs ------------------------------------------------------------------
 
@@ -308,7 +333,12 @@ class PostgresSessionStore:
             await trio.lowlevel.checkpoint()
             return []
         await self._open()
-        result: list[Event] = await self._appends.submit(_Append(self._sql, events))
+        self._appending += 1
+        try:
+            result: list[Event] = await self._appends.submit(_Append(self._sql, events))
+        finally:
+            self._appending -= 1
+        await self._announce()
         return result
 
     async def flush(self, session: Session, run: Run, events: Sequence[Event] = ()) -> None:
@@ -319,12 +349,15 @@ class PostgresSessionStore:
             )
         validate_events(events)
 
+        names = {e.session_id for e in events if e.session_id}
+
         def flush(conn: Conn) -> None:
             self._sql.flush(conn, session, run, events)
-            self._notify(conn, events)
+            if names:
+                self._notify(conn, names)
 
         await self._run(_WRITE, flush)
-        self._listener.wake({e.session_id for e in events if e.session_id})
+        self._listener.wake(names)
 
     async def get_events(
         self,
