@@ -18,16 +18,17 @@ import trio
 
 import trio_stream_session
 
-from . import _diagnose, _io_probes, _lib, _profile
+from . import _diagnose, _io_probes, _lib, _peers, _profile, _rst
 from ._config import PRESETS, Config
 from ._docs_page import write_docs_page
 from ._measure import load_average, reset_peak_rss
 from ._plot import plot_latency
 from ._report import summarize, targets
-from ._suite import Section, build_sections, run_sections
+from ._suite import Section, build_sections, progress, run_sections
 from ._table import render
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RST = Path(__file__).resolve().parent.parent / "docs" / "_generated" / "benchmarks.rst"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         help="comma-separated section name prefixes (throughput, latency, sessions, idle, "
-        "concurrent, scale)",
+        "concurrent, scale, peers)",
     )
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="result file")
     parser.add_argument("--plot", type=Path, default=RESULTS / "latency.png", help="plot file")
@@ -63,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
         "--no-diagnose",
         action="store_true",
         help="skip the cause probes (GC share, scheduler passes, objects per session)",
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip the peers section (see benchmarks._peers)"
+    )
+    parser.add_argument(
+        "--rst",
+        type=Path,
+        help=f"reStructuredText tables (default {RST.relative_to(RST.parents[2])}, "
+        "except with --tiny)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
@@ -107,8 +117,18 @@ def _select(sections: list[Section], only: str | None) -> list[Section]:
     return [s for s in sections if any(s.key == p or s.key.startswith(p + "_") for p in prefixes)]
 
 
+def _wants(only: str | None, key: str) -> bool:
+    return not only or key in [p.strip() for p in only.split(",")]
+
+
 async def run(
-    config: Config, *, only: str | None, profile: bool, diagnose: bool, verbose: bool
+    config: Config,
+    *,
+    only: str | None,
+    profile: bool,
+    diagnose: bool,
+    verbose: bool,
+    peers: bool = True,
 ) -> dict[str, Any]:
     """Run the suite for *config* and return the result document (JSON-ready)."""
     started = time.perf_counter()
@@ -121,6 +141,12 @@ async def run(
         extras: dict[str, dict[str, Any]] = {}
         if any(s.key == "idle" for s in sections):
             extras["idle"] = {"stored_events": await _lib.idle_stored_events()}
+        peer_section = None
+        if peers and _wants(only, "peers"):
+            report = progress if verbose else None
+            peer_section = await _peers.run_peers(
+                config.peer_events, config.peer_sessions, config.reps, report
+            )
         diagnostics = await _diagnose.diagnose(config) if diagnose else None
         probes = (
             await _io_probes.probe(config.events, config.io_events, files) if diagnose else None
@@ -158,6 +184,7 @@ async def run(
         "duration_s": time.perf_counter() - started,
         "sections": summaries,
         "targets": checked,
+        "peers": peer_section,
         "notes": notes,
         "diagnostics": diagnostics,
         "io_probes": probes,
@@ -185,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile=args.profile,
             diagnose=not args.no_diagnose,
             verbose=not args.quiet,
+            peers=not args.no_peers,
         )
     )
     latencies = document.pop("latencies_ns")
@@ -197,4 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(_json_safe(document), indent=2) + "\n", encoding="utf-8")
     print(f"results written to {args.json}")
+    rst = args.rst if args.rst is not None or args.tiny else RST
+    if rst is not None:
+        rst.parent.mkdir(parents=True, exist_ok=True)
+        rst.write_text(_rst.render(document), encoding="utf-8")
+        print(f"tables written to {rst}")
     return 0

@@ -14,7 +14,8 @@ class Config:
     expensive ones (10k concurrent sessions, 1M events). ``events`` is N for
     the per-event comparison of raw and library; ``io_events`` the smaller N
     for the variants that write to disk (JSONL sink, SQLite store), whose
-    cost per event is two orders of magnitude higher.
+    cost per event is two orders of magnitude higher. ``peer_events`` and
+    ``peer_sessions`` size the peers section (see ``_peers``).
     """
 
     name: str
@@ -31,6 +32,8 @@ class Config:
     events_per_session: int
     scale_events: tuple[int, ...]
     heavy_scale_events: tuple[int, ...]
+    peer_events: int
+    peer_sessions: int
 
     def with_reps(self, reps: int | None, heavy_reps: int | None) -> Config:
         return replace(
@@ -58,6 +61,8 @@ FULL = Config(
     events_per_session=100,
     scale_events=(10_000, 100_000),
     heavy_scale_events=(1_000_000,),
+    peer_events=2_000,
+    peer_sessions=100,
 )
 
 QUICK = Config(
@@ -75,6 +80,8 @@ QUICK = Config(
     events_per_session=50,
     scale_events=(10_000,),
     heavy_scale_events=(100_000,),
+    peer_events=500,
+    peer_sessions=30,
 )
 
 TINY = Config(
@@ -92,6 +99,8 @@ TINY = Config(
     events_per_session=10,
     scale_events=(1_000,),
     heavy_scale_events=(2_000,),
+    peer_events=50,
+    peer_sessions=3,
 )
 
 PRESETS = {c.name: c for c in (FULL, QUICK, TINY)}

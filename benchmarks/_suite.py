@@ -198,7 +198,7 @@ def build_sections(config: Config, files: _lib.TempFiles) -> tuple[list[Section]
     return sections, notes
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
@@ -242,8 +242,8 @@ async def _run_one(section: Section, variant: Variant, rep: int, *, verbose: boo
         detail = "".join(traceback.format_exception_only(exc)).strip()
         section.notes.append(f"{variant.key} failed in rep {rep + 1}: {detail}")
         if verbose:
-            _progress(f"  rep {rep + 1} {section.key:16s} {variant.key:10s} FAILED: {detail}")
+            progress(f"  rep {rep + 1} {section.key:16s} {variant.key:10s} FAILED: {detail}")
         return
     samples.append(sample)
     if verbose:
-        _progress(f"  rep {rep + 1} {section.key:16s} {variant.key:10s} {_describe(sample)}")
+        progress(f"  rep {rep + 1} {section.key:16s} {variant.key:10s} {_describe(sample)}")

@@ -144,9 +144,34 @@ def _scale(summaries: dict[str, Any]) -> list[str]:
     return _grid(header, rows)
 
 
-def _targets(targets: Sequence[dict[str, Any]]) -> list[str]:
+PEERS_TITLE = "Peers: CPU per event and per session, each system with its own test model"
+
+
+def peer_rows(peers: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the peers table (shared with the reStructuredText output)."""
+    header = ["system", "CPU us/event", "CPU us/session", "events/reply"]
+    rows = [
+        [
+            name,
+            _fmt(s["cpu_us_per_event"], ".1f"),
+            _fmt(s["cpu_us_per_session"], ".0f"),
+            _fmt(s["events_received"], ".0f"),
+        ]
+        for name, s in peers["systems"].items()
+    ]
+    return header, rows
+
+
+def _peers(peers: dict[str, Any]) -> list[str]:
+    header, rows = peer_rows(peers)
+    lines = ["", f"{PEERS_TITLE} ({peers['events']} deltas per reply)", *_grid(header, rows)]
+    return lines + [f"  note: {note}" for note in peers["notes"]]
+
+
+def target_rows(targets: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the targets table (a miss's cause in its own row)."""
     header = ["target", "measured", "status", "detail"]
-    rows = []
+    rows: list[list[str]] = []
     for t in targets:
         status = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
         unit = t["unit"]
@@ -154,6 +179,11 @@ def _targets(targets: Sequence[dict[str, Any]]) -> list[str]:
         rows.append([t["target"], f"{measured} {unit}", status, t["detail"]])
         if t.get("cause"):
             rows.append(["", "", "", "cause: " + t["cause"]])
+    return header, rows
+
+
+def _targets(targets: Sequence[dict[str, Any]]) -> list[str]:
+    header, rows = target_rows(targets)
     return _grid(header, rows, left=frozenset({0, 2, 3}))
 
 
@@ -185,6 +215,8 @@ def render(result: dict[str, Any]) -> str:
         lines += [f"  note: {note}" for note in summary["notes"]]
     if any(k.startswith("scale_") for k in summaries):
         lines += ["", "Cost vs N (in-memory store keeps every event)", *_scale(summaries)]
+    if result.get("peers"):
+        lines += _peers(result["peers"])
     lines += ["", "Targets", *_targets(result["targets"])]
     lines += [f"note: {note}" for note in result["notes"]]
     return "\n".join(lines)
