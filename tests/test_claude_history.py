@@ -45,15 +45,18 @@ async def test_three_runs_send_the_whole_conversation_block_for_block(
             FakeResponse.message([REDACTED, {"type": "text", "text": "Rain tomorrow."}]),
             FakeResponse.text("You're welcome!"),
         )
-        history: list[Event] = []
+        session_id: str | None = None
         async with claude(server, tools=[get_weather]) as adapter:
             for prompt in ("Weather in Paris?", "And tomorrow?", "Thanks!"):
-                # A durable store keeps the session context as JSON: pass the events' dict form.
-                past = [e.to_dict() for e in history] if durable else tuple(history)
-                result = await run_once(
-                    store, adapter, {"prompt": prompt}, context={"history": past}
-                )
-                history += await store.get_events(result.session_id)
+                # One session, three runs: each run continues it (session_id=), and the
+                # core hands the adapter the earlier runs' events as context["history"].
+                result = await run_once(store, adapter, {"prompt": prompt}, session_id=session_id)
+                assert session_id in (None, result.session_id)
+                session_id = result.session_id
+            runs = await store.list_runs(session_id)
+            assert len(runs) == 3 and all(r.status == "completed" for r in runs)
+            events = await store.get_events(session_id)
+            assert [e.sequence_number for e in events] == list(range(1, len(events) + 1))
 
     run_1 = [
         {"role": "user", "content": "Weather in Paris?"},

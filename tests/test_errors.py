@@ -61,6 +61,7 @@ CATEGORIES = {
         "max_runs_exceeded",
         "capability_not_supported",
         "invalid_operation",
+        "session_busy",
     ],
     "tool": ["tool_error", "tool_not_found", "tool_execution_failed", "tool_permission_denied"],
 }
@@ -110,6 +111,7 @@ DEFAULT_MESSAGES = {
     "tool_permission_denied": "Tool permission denied",
     "max_sessions_exceeded": "Maximum parallel sessions limit exceeded",
     "max_runs_exceeded": "Maximum parallel runs limit exceeded",
+    "session_busy": "The session has a run in progress",
     "capability_not_supported": "Capability not supported by provider",
     "invalid_operation": "Operation not valid for current state",
 }
@@ -129,8 +131,9 @@ ALL_CODES = [code for codes in CATEGORIES.values() for code in codes]
 
 
 def test_every_reference_code_exists_and_nothing_else() -> None:
-    # The reference's 45, plus this library's run_interrupted (a run whose process is gone).
-    assert len(ALL_CODES) == 46
+    # The reference's 45, plus this library's run_interrupted (a run whose process is
+    # gone) and session_busy (a new run asked of a session with one in progress).
+    assert len(ALL_CODES) == 47
     assert {c.value for c in ErrorCode} == set(ALL_CODES)
     assert set(DEFAULT_MESSAGES) == set(ALL_CODES)
 

@@ -96,4 +96,5 @@ def test_testing_package_does_not_import_pytest() -> None:
 
 def test_every_error_and_event_name_is_reachable() -> None:
     assert len(trio_stream_session.EventType) == 28
-    assert len(trio_stream_session.ErrorCode) == 46  # the reference's 45 + run_interrupted
+    # the reference's 45 + run_interrupted + session_busy
+    assert len(trio_stream_session.ErrorCode) == 47

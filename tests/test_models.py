@@ -28,9 +28,10 @@ SESSION_ALLOWED = {
     "pending": {"active", "failed", "cancelled"},
     "active": {"paused", "completed", "failed", "cancelled"},
     "paused": {"active", "completed", "failed", "cancelled"},
-    "completed": set(),
-    "failed": set(),
-    "cancelled": set(),
+    # An ended session is resumed by a new run (session_id=).
+    "completed": {"active"},
+    "failed": {"active"},
+    "cancelled": {"active"},
 }
 RUN_ALLOWED = {
     "pending": {"running", "failed", "cancelled", "timeout"},

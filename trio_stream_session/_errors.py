@@ -27,7 +27,8 @@ class ErrorCategory(enum.StrEnum):
 
 class ErrorCode(enum.StrEnum):
     """Every error code of the reference, with its category and default message,
-    plus this library's ``run_interrupted`` (a run whose process is gone).
+    plus this library's ``run_interrupted`` (a run whose process is gone) and
+    ``session_busy`` (a session asked for a new run while one is in progress).
 
     >>> ErrorCode.PROVIDER_TIMEOUT.category
     <ErrorCategory.PROVIDER: 'provider'>
@@ -82,6 +83,7 @@ class ErrorCode(enum.StrEnum):
     # concurrency
     MAX_SESSIONS_EXCEEDED = "max_sessions_exceeded"
     MAX_RUNS_EXCEEDED = "max_runs_exceeded"
+    SESSION_BUSY = "session_busy"
     CAPABILITY_NOT_SUPPORTED = "capability_not_supported"
     INVALID_OPERATION = "invalid_operation"
     # tool
@@ -121,7 +123,7 @@ for _category, _codes in {
     ErrorCategory.RUNTIME: "timeout cancelled policy_violation internal_error unknown_error"
     " run_interrupted",
     ErrorCategory.CONCURRENCY: "max_sessions_exceeded max_runs_exceeded capability_not_supported"
-    " invalid_operation",
+    " invalid_operation session_busy",
     ErrorCategory.TOOL: "tool_error tool_not_found tool_execution_failed tool_permission_denied",
 }.items():
     for _name in _codes.split():
@@ -174,6 +176,7 @@ _DEFAULT_MESSAGE: Final[dict[ErrorCode, str]] = {
     _C.MAX_RUNS_EXCEEDED: "Maximum parallel runs limit exceeded",
     _C.CAPABILITY_NOT_SUPPORTED: "Capability not supported by provider",
     _C.INVALID_OPERATION: "Operation not valid for current state",
+    _C.SESSION_BUSY: "The session has a run in progress",
 }
 
 _RETRYABLE: Final = frozenset(

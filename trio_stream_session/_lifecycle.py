@@ -88,6 +88,9 @@ class RunLifecycle(RunRecorder):
         self._optional = tuple(options.get("optional_capabilities") or ())
         self._continuation = options.get("continuation", False)
         self._continuation_opts = options.get("continuation_opts") or {}
+        self._session_id = options.get("session_id")
+        #: The session's earlier events, when this run continues it.
+        self._history: tuple[Event, ...] | None = None
         #: The store's error that ended the run (an event could not be persisted).
         self._storage_error: SessionError | None = None
         self._correlation_id: str | None = None
@@ -210,6 +213,25 @@ class RunLifecycle(RunRecorder):
         metadata = {**self._metadata, "provider": self.provider}
         correlation = metadata.get("correlation_id")
         self._correlation_id = correlation if isinstance(correlation, str) else None
+        if self._session_id is None:
+            run = await self._start_session(metadata)
+        else:
+            run = await self._resume_session(self._session_id)
+        run = run.with_status(RunStatus.RUNNING)
+        await store.save_run(run)
+        self.run = run
+        self._run_append = store.appender(
+            run.session_id, run.id, provider=self.provider, correlation_id=self._correlation_id
+        )
+        adapter_session = await self._prepare_session()
+        for message in input_messages(self.input):
+            await self._append(EventType.MESSAGE_SENT, message, run=True)
+        result = await self._call_adapter(run, adapter_session)
+        return await self._finish(result)
+
+    async def _start_session(self, metadata: Mapping[str, Any]) -> Run:
+        """A new session, active, with this run saved as pending."""
+        store = self.store
         session = Session(
             agent_id=self.agent_id, metadata=metadata, context=self._context, tags=self._tags
         )
@@ -221,23 +243,28 @@ class RunLifecycle(RunRecorder):
         await self._append(EventType.SESSION_CREATED, {"provider": self.provider}, run=False)
         await self._set_session_status(SessionStatus.ACTIVE)
         await self._append(EventType.SESSION_STARTED, {}, run=False)
-
         await self._check_capabilities()
         run = Run(session_id=session.id, input=self.input, owner=run_owner())
         await store.save_run(run)
         self.run = run
-        run = run.with_status(RunStatus.RUNNING)
-        await store.save_run(run)
-        self.run = run
-        self._run_append = store.appender(
-            session.id, run.id, provider=self.provider, correlation_id=self._correlation_id
-        )
+        return run
 
-        adapter_session = await self._prepare_session()
-        for message in input_messages(self.input):
-            await self._append(EventType.MESSAGE_SENT, message, run=True)
-        result = await self._call_adapter(run, adapter_session)
-        return await self._finish(result)
+    async def _resume_session(self, session_id: str) -> Run:
+        """This run saved as pending in the existing session *session_id*, which is
+        active again: the store's atomic ``begin_run`` (``session_not_found``,
+        ``session_busy``). The adapter gets the session's earlier events as
+        ``context["history"]``."""
+        store = self.store
+        run = Run(session_id=session_id, input=self.input, owner=run_owner())
+        session = await store.begin_run(session_id, run)
+        self.session, self.run = session, run
+        self._history = tuple(await store.get_events(session_id))
+        self._session_append = store.appender(
+            session_id, provider=self.provider, correlation_id=self._correlation_id
+        )
+        await self._append(EventType.SESSION_RESUMED, {"run_id": run.id}, run=False)
+        await self._check_capabilities()
+        return run
 
     async def _check_capabilities(self) -> None:
         if not self._required and not self._optional:
@@ -257,11 +284,16 @@ class RunLifecycle(RunRecorder):
             logger.info("%s", warning)
 
     async def _prepare_session(self) -> Session:
-        """The session the adapter sees: with ``context["transcript"]`` on continuation."""
+        """The session the adapter sees: with ``context["history"]`` (the events
+        of its earlier runs) when it was continued, and ``context["transcript"]``
+        with ``continuation``."""
         assert self.session is not None
+        session = self.session
+        if self._history is not None:
+            session = session.replace(context={**session.context, "history": self._history})
         mode = self._continuation
         if mode is False or mode is None:
-            return self.session
+            return session
         if mode == "native":
             raise SessionError(
                 "invalid_operation",
@@ -278,7 +310,7 @@ class RunLifecycle(RunRecorder):
             max_chars=opts.get("max_chars"),
             max_tokens_approx=opts.get("max_tokens_approx"),
         )
-        return self.session.replace(context={**self.session.context, "transcript": transcript})
+        return session.replace(context={**session.context, "transcript": transcript})
 
     async def _call_adapter(self, run: Run, session: Session) -> Mapping[str, Any]:
         """``adapter.execute``, bounded by ``adapter_opts["timeout"]`` (no limit by

@@ -59,9 +59,10 @@ _SESSION_TRANSITIONS: Final[dict[SessionStatus, frozenset[SessionStatus]]] = {
     _S.PENDING: frozenset({_S.ACTIVE, _S.FAILED, _S.CANCELLED}),
     _S.ACTIVE: frozenset({_S.PAUSED, _S.COMPLETED, _S.FAILED, _S.CANCELLED}),
     _S.PAUSED: frozenset({_S.ACTIVE, _S.COMPLETED, _S.FAILED, _S.CANCELLED}),
-    _S.COMPLETED: frozenset(),
-    _S.FAILED: frozenset(),
-    _S.CANCELLED: frozenset(),
+    # An ended session is resumed by a new run (``session_id=`` on a run).
+    _S.COMPLETED: frozenset({_S.ACTIVE}),
+    _S.FAILED: frozenset({_S.ACTIVE}),
+    _S.CANCELLED: frozenset({_S.ACTIVE}),
 }
 _R = RunStatus
 _RUN_TRANSITIONS: Final[dict[RunStatus, frozenset[RunStatus]]] = {
@@ -373,6 +374,22 @@ def _build(cls: Callable[..., _R_], fields: dict[str, Any]) -> _R_:
 
 
 _OWNER: list[str] = []
+
+
+def resumed(session: Session, runs: Iterable[Run], session_id: str) -> Session:
+    """*session* moved to ``active`` for a new run, unless one of its *runs* is
+    still in progress (``session_busy``): the check every store's
+    ``begin_run`` makes inside its atomic step."""
+    busy = [r.id for r in runs if not r.status.terminal]
+    if busy:
+        raise SessionError(
+            "session_busy",
+            f"Session {session_id} has a run in progress ({busy[0]}); "
+            "wait for it to end, or recover it if its process is gone",
+        )
+    if session.status is SessionStatus.ACTIVE:
+        return session
+    return session.with_status(SessionStatus.ACTIVE)
 
 
 def run_owner() -> str:

@@ -26,14 +26,16 @@ from ._taskscope import TaskScope
 __all__ = ["open_stream_session", "start_stream_session"]
 
 
-def _run_options(run_opts: Mapping[str, Any] | None, agent_id: str | None) -> RunOptions:
+def _run_options(options: Mapping[str, Any]) -> RunOptions:
+    """The run options: ``run_opts`` with the top-level ``agent_id`` and
+    ``session_id`` (which win), checked."""
+    run_opts = options.get("run_opts")
     if run_opts is None:
         run_opts = {}
     if not isinstance(run_opts, Mapping):
         raise TypeError(f"run_opts must be a mapping, got {type(run_opts).__name__}")
-    if agent_id is not None:
-        run_opts = {**run_opts, "agent_id": agent_id}
-    return check_run_options(run_opts)
+    top = {k: options[k] for k in ("agent_id", "session_id") if options.get(k) is not None}
+    return check_run_options({**run_opts, **top})
 
 
 def _create(adapter: object, input: object, options: Mapping[str, Any]) -> StreamSession:
@@ -42,7 +44,7 @@ def _create(adapter: object, input: object, options: Mapping[str, Any]) -> Strea
         adapter=adapter_spec(adapter),
         store=store_spec(options.get("store")),
         input=check_input(input),
-        run_opts=_run_options(options.get("run_opts"), options.get("agent_id")),
+        run_opts=_run_options(options),
         idle_timeout=idle_timeout,
         shutdown_timeout=shutdown_timeout,
         max_buffer=max_buffer,

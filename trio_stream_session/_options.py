@@ -59,6 +59,10 @@ class RunOptions(TypedDict, total=False):
 
     agent_id: str | None
     """The session's agent id; defaults to the adapter's name."""
+    session_id: str | None
+    """Continue this existing session with a new run (default: a new session).
+    ``agent_id``, ``metadata``, ``context`` and ``tags`` describe a new session
+    only: a continued session keeps its own."""
     event_callback: EventCallback | None
     metadata: Mapping[str, Any] | None
     context: Mapping[str, Any] | None
@@ -149,6 +153,13 @@ def check_run_options(options: Mapping[str, Any]) -> RunOptions:
         if not agent_id.strip():
             raise ValueError("agent_id cannot be empty")
         checked["agent_id"] = agent_id
+    session_id = options.get("session_id")
+    if session_id is not None:
+        if not isinstance(session_id, str):
+            raise TypeError(f"session_id must be a string, got {type(session_id).__name__}")
+        if not session_id.strip():
+            raise ValueError("session_id cannot be empty")
+        checked["session_id"] = session_id
     callback = options.get("event_callback")
     if callback is not None and not callable(callback):
         raise TypeError(f"event_callback must be callable, got {type(callback).__name__}")
@@ -186,6 +197,8 @@ class SessionOptions(TypedDict, total=False):
     """None (default: an owned in-memory store), an instance, or a class/``(class, {options})``."""
     agent_id: str | None
     """Wins over ``run_opts["agent_id"]``."""
+    session_id: str | None
+    """Continue this existing session (wins over ``run_opts["session_id"]``)."""
     run_opts: RunOptions | None
     idle_timeout: float
     """Seconds of producer silence before the run is ended as a timeout (default 120)."""

@@ -73,6 +73,17 @@ class SessionStore(Protocol):
         self, session_id: str, *, status: RunStatus | str | None = None, limit: int | None = None
     ) -> list[Run]: ...
     async def get_active_run(self, session_id: str) -> Run | None: ...
+    async def begin_run(self, session_id: str, run: Run) -> Session:
+        """Start *run* in the existing session *session_id*, in one atomic step.
+
+        Raises ``SessionError("session_not_found")`` for an unknown session and
+        ``SessionError("session_busy")`` when the session has a run that is
+        ``pending`` or ``running`` (in any process sharing the store). Otherwise
+        saves *run* and the session moved to ``active`` (an ended session is
+        resumed) and returns the session as saved.
+        """
+        ...
+
     def appender(
         self,
         session_id: str,

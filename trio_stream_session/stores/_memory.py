@@ -11,7 +11,7 @@ import trio
 
 from .._errors import SessionError
 from .._events import Event, EventType, build_event
-from .._models import Run, RunStatus, Session, SessionStatus
+from .._models import Run, RunStatus, Session, SessionStatus, resumed
 from .._ports import EventAppender, EventTypeFilter
 from ._eventlog import EventContext, EventLog, id_prefix
 from ._longpoll import LongPoll
@@ -186,6 +186,16 @@ class InMemorySessionStore:
             if run.status == RunStatus.RUNNING:
                 return run
         return None
+
+    async def begin_run(self, session_id: str, run: Run) -> Session:
+        """See :meth:`SessionStore.begin_run`; atomic (nothing here blocks)."""
+        await _checkpoint_if_cancelled()
+        session = self._session_now(session_id)
+        runs = (self._runs[r] for r in self._runs_by_session.get(session_id, {}))
+        session = resumed(session, runs, session_id)
+        self._put_run(run)
+        self._put_session(session)
+        return session
 
     # -- events -------------------------------------------------------------------
 

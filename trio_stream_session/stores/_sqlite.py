@@ -13,8 +13,9 @@ import trio
 
 from .._errors import ErrorCode, SessionError
 from .._events import Event
-from .._models import Run, RunStatus, Session, SessionStatus
-from .._ports import EventTypeFilter
+from .._models import Run, RunStatus, Session, SessionStatus, resumed
+from .._ports import EventAppender, EventTypeFilter
+from ._appender import AppendEventAppender
 from ._group_commit import GroupCommit, Write, write_batch
 from ._longpoll import LongPoll
 from ._query import EventQuery
@@ -294,7 +295,44 @@ class SQLiteSessionStore:
         )
         return found[0] if found else None
 
+    async def begin_run(self, session_id: str, run: Run) -> Session:
+        """See :meth:`SessionStore.begin_run`: one write transaction, so two
+        processes racing to continue a session cannot both start a run."""
+        if not isinstance(run, Run):
+            raise SessionError("validation_error", f"expected a Run, got {type(run).__name__}")
+
+        def begin(conn: sqlite3.Connection) -> Session:
+            found = records(conn, Session, "sessions WHERE id = ?", [session_id])
+            if not found:
+                raise SessionError("session_not_found", f"Session not found: {session_id}")
+            runs = records(
+                conn,
+                Run,
+                "runs WHERE session_id = ? AND status IN ('pending', 'running')",
+                [session_id],
+            )
+            session = resumed(found[0], runs, session_id)
+            put_run(conn, run)
+            put_session(conn, session)
+            return session
+
+        return await self._write(begin)
+
     # -- events -----------------------------------------------------------------------------
+
+    def appender(
+        self,
+        session_id: str,
+        run_id: str | None = None,
+        *,
+        provider: str | None = None,
+        correlation_id: str | None = None,
+    ) -> EventAppender:
+        """The :class:`~trio_stream_session.EventAppender` of a run: each event
+        goes through :meth:`append_event` (acknowledged once committed)."""
+        return AppendEventAppender(
+            self, session_id, run_id, provider=provider, correlation_id=correlation_id
+        )
 
     async def append_event(self, event: Event) -> Event:
         """Store *event* with the session's next sequence number, in one committed

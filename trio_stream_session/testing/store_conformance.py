@@ -22,6 +22,7 @@ from __future__ import annotations
 # Importing a module registers its checks in CHECKS.
 from . import (  # noqa: F401
     _conformance_appender,
+    _conformance_begin_run,
     _conformance_events,
     _conformance_records,
     _conformance_waits,
