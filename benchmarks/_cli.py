@@ -20,7 +20,6 @@ import trio_stream_session
 
 from . import _diagnose, _io_probes, _lib, _peers, _profile, _rst
 from ._config import PRESETS, Config
-from ._docs_page import write_docs_page
 from ._measure import load_average, reset_peak_rss
 from ._plot import plot_latency
 from ._report import summarize, targets
@@ -51,12 +50,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="result file")
     parser.add_argument("--plot", type=Path, default=RESULTS / "latency.png", help="plot file")
     parser.add_argument("--no-plot", action="store_true", help="do not draw the latency plot")
-    parser.add_argument(
-        "--docs",
-        type=Path,
-        metavar="PATH",
-        help="also write the results as a docs page fragment (docs/_generated/benchmarks.rst)",
-    )
     parser.add_argument(
         "--profile", action="store_true", help="profile the library runs (needs pyinstrument)"
     )
@@ -218,9 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     latencies = document.pop("latencies_ns")
     if not args.no_plot:
         document["notes"].append(plot_latency(latencies, args.plot))
-    if args.docs is not None:
-        figure = None if args.no_plot else args.plot
-        document["notes"].append(write_docs_page(document, args.docs, figure=figure))
     print(render(document))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(_json_safe(document), indent=2) + "\n", encoding="utf-8")
