@@ -50,6 +50,22 @@ async def test_a_lone_write_commits_at_once() -> None:
     assert gate.batches == [["a"]]
 
 
+async def test_writes_started_together_share_one_commit() -> None:
+    gate = Gate()
+    group: GroupCommit[None] = GroupCommit(gate.commit)
+    gate.open.set()
+    results: dict[str, str] = {}
+
+    async def submit(name: str) -> None:
+        results[name] = await group.submit(_label(name))
+
+    async with trio.open_nursery() as nursery:
+        for name in "abcd":
+            nursery.start_soon(submit, name)
+    assert results == {name: name for name in "abcd"}
+    assert [sorted(batch) for batch in gate.batches] == [list("abcd")]
+
+
 async def test_writes_queued_during_a_commit_share_the_next_one() -> None:
     gate = Gate()
     group: GroupCommit[None] = GroupCommit(gate.commit)

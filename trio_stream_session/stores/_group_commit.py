@@ -2,12 +2,14 @@
 
 A durable store pays per transaction (a worker-thread hop, a commit), not
 per row. :class:`GroupCommit` queues each write; the first caller that
-finds no commit in flight leads: it takes every write queued so far as one
+finds no commit in flight leads: it lets the scheduler run once (so the
+tasks woken at the same moment, typically the last batch's producers with
+their next writes, queue too), then takes every write queued so far as one
 batch and commits it in one hop, while new writes queue for the next batch.
 When a hop ends, the callers of the committed batch wake and return their
-results, and one caller waiting in the next batch wakes to lead it. A
-lone producer therefore commits at once (a batch of one, no waiting), and N
-producers share each hop.
+results, and one caller waiting in the next batch wakes to lead it. A lone
+producer therefore commits at once (a batch of one, one scheduler pass of
+delay), and N producers share each hop.
 
 Each caller returns only once *its* write is committed, so batching changes
 no durability promise. Cancellation is atomic: a caller cancelled while its
@@ -138,12 +140,17 @@ class GroupCommit(Generic[C]):
         write: Write[C, R] = Write(apply)
         batch = self._collecting
         batch.writes.append(write)
+        gathered = False
         try:
             while not batch.done:
                 if self._committing:
                     await batch.lot.park()
+                elif not gathered:
+                    # One scheduler pass before leading: the callers woken with
+                    # us (the last batch's) queue their next writes into ours.
+                    gathered = True
+                    await trio.lowlevel.checkpoint()
                 else:
-                    await trio.lowlevel.checkpoint_if_cancelled()
                     await self._lead(batch)
         except trio.Cancelled:
             if not batch.started:
