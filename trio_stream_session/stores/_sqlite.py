@@ -335,8 +335,9 @@ class SQLiteSessionStore:
         )
 
     async def append_event(self, event: Event) -> Event:
-        """Store *event* with the session's next sequence number, in one committed
-        transaction; a duplicate id returns the originally stored event."""
+        """Store *event* with the session's next sequence number, committed before
+        this returns (with the writes of other tasks made meanwhile: group
+        commit); a duplicate id returns the originally stored event."""
         [stored] = await self.append_events([event])
         return stored
 
