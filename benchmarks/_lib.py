@@ -134,7 +134,7 @@ class TempFiles:
 # -- scenarios ------------------------------------------------------------------------
 
 
-async def _consume(store: object, adapter: object) -> int:
+async def _consume(store: Any, adapter: Any) -> int:
     seen = 0
     async with open_stream_session(adapter=adapter, input=INPUT, store=store) as stream:
         async for _event in stream:
@@ -191,7 +191,7 @@ async def throughput_mock_streaming(events: int) -> Sample:
     return Sample(watch.seconds, watch.cpu_seconds, seen)
 
 
-async def latency(events: int, store: object = None, paced: bool = False) -> Sample:
+async def latency(events: int, store: Any = None, paced: bool = False) -> Sample:
     """Adapter ``emit`` -> consumer latency, stamped in the event data."""
     clock = time.perf_counter_ns
     latencies: list[int] = []
