@@ -288,3 +288,37 @@ def test_without_psycopg_import_works_and_construction_names_the_extra() -> None
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert "trio_stream_session[postgres]" in done.stdout, done
+
+
+async def _until_listening_again(dsn: str, query: str, application: str, old: int) -> None:
+    """The server's own view, which has no event to wait on: a new LISTEN backend."""
+    while [row[0] for row in _sql(dsn, query, (application,))] in ([], [old]):  # noqa: ASYNC110
+        await trio.sleep(0.02)
+
+
+async def test_a_lost_listening_connection_is_replaced(
+    new_postgres_store: NewStore, postgres_dsn: str
+) -> None:
+    application = f"tss-listen-{uuid.uuid4().hex[:8]}"
+    listening = (
+        "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND query LIKE 'LISTEN%%'"
+    )
+    # A one-minute fallback poll: only a NOTIFY wakes the reader in time.
+    reader = new_postgres_store(
+        dsn=f"{postgres_dsn}?application_name={application}", poll_interval=60
+    )
+    async with reader, new_postgres_store(schema=reader.schema) as writer:
+        assert await reader.get_events("ses_l", wait=0.01) == []  # now listening
+        [(first,)] = _sql(postgres_dsn, listening, (application,))
+        _sql(postgres_dsn, "SELECT pg_terminate_backend(%s)", (first,))
+        found: list[Event] = []
+
+        async def read() -> None:
+            found.extend(await reader.get_events("ses_l", wait=120))
+
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read)
+                await _until_listening_again(postgres_dsn, listening, application, first)
+                stored = await writer.append_event(_event("ses_l"))
+        assert found == [stored]

@@ -3,7 +3,6 @@ through LISTEN/NOTIFY, by every other process's."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from collections.abc import Awaitable, Callable, Iterable
@@ -11,7 +10,7 @@ from typing import Final
 
 import psycopg
 import trio
-from psycopg import sql
+from psycopg import pq, sql
 
 from .._errors import SessionError
 from .._events import Event
@@ -42,9 +41,9 @@ class Listener:
     reader at a time, the *pump*, waits for the connection's socket
     (``trio.lowlevel.wait_readable``), reads its notifications and wakes the
     readers they name; when it returns, it hands the pump to another waiting
-    reader. Readers also fetch every *poll_interval* seconds, which is all
-    they do while the listening connection is down (then re-opened at most
-    once per second).
+    reader. Readers also fetch every *poll_interval* seconds. A listening
+    connection that fails is replaced (at most once per second, by a waiting
+    reader), and every reader fetches once more: it may have missed a NOTIFY.
     """
 
     def __init__(self, settings: ConnectSettings, channel: str, poll_interval: float) -> None:
@@ -56,6 +55,7 @@ class Listener:
         self._channel = channel
         self._interval = float(poll_interval)
         self._conn: Conn | None = None
+        self._fd = -1  # its socket (psycopg cannot tell it once the connection is lost)
         self._retry_at = -math.inf
         self._connecting = trio.Lock()
         self._waiters: dict[str, set[_Waiter]] = {}
@@ -99,7 +99,10 @@ class Listener:
                 now = trio.current_time()
                 if found or self.closed or now >= deadline:
                     return found
-                await self._wait(waiter, min(deadline, now + self._interval))
+                until = min(deadline, now + self._interval)
+                if self._conn is None:  # not listening: try again when allowed
+                    until = min(until, max(self._retry_at, now + 0.01))
+                await self._wait(waiter, until)
                 if self.closed:
                     return []
             finally:
@@ -125,7 +128,7 @@ class Listener:
             while not waiter.woken and not self.closed and trio.current_time() < until:
                 with trio.move_on_at(until) as scope:
                     self._pump_scope = scope
-                    await trio.lowlevel.wait_readable(conn.pgconn.socket)
+                    await trio.lowlevel.wait_readable(self._fd)
                 self._pump_scope = None
                 if not scope.cancelled_caught:
                     self._read(conn)
@@ -149,6 +152,8 @@ class Listener:
         """Take what the server sent; wake the readers of the sessions it names."""
         try:
             conn.pgconn.consume_input()
+            if conn.pgconn.status != pq.ConnStatus.OK:
+                raise psycopg.OperationalError("the listening connection was closed")
         except psycopg.Error:
             self._drop(conn)
             self.wake(None)  # they fetch now, then every poll_interval
@@ -167,8 +172,7 @@ class Listener:
     def _drop(self, conn: Conn) -> None:
         self._conn = None
         self._retry_at = trio.current_time() + RECONNECT_DELAY
-        with contextlib.suppress(OSError, ValueError):
-            trio.lowlevel.notify_closing(conn.pgconn.socket)
+        trio.lowlevel.notify_closing(self._fd)
         close_quietly(conn)
 
     async def _listen(self) -> None:
@@ -186,7 +190,7 @@ class Listener:
             if self.closed:
                 await trio.to_thread.run_sync(close_quietly, conn)
                 return
-            self._conn = conn
+            self._conn, self._fd = conn, conn.pgconn.socket
             self.wake(None)  # what was missed while nobody listened
 
     def _open(self) -> Conn:
@@ -204,7 +208,6 @@ class Listener:
         self.wake(None)
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            with contextlib.suppress(OSError, ValueError):
-                trio.lowlevel.notify_closing(conn.pgconn.socket)
+            trio.lowlevel.notify_closing(self._fd)
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(close_quietly, conn)
