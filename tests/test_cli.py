@@ -80,8 +80,8 @@ def test_sqlite_store_list_and_replay(tmp_path: Path) -> None:
     listed = cli("--store", store, "--list-sessions")
     assert listed.returncode == 0, listed.stderr
     [line] = listed.stdout.splitlines()
-    session_id, status, agent = line.split()[:3]
-    assert (status, agent) == ("completed", "mock")
+    session_id, status, runs, _, _, last, agent = line.split()[:7]
+    assert (status, runs, last, agent) == ("completed", "1", "completed", "mock")
     replayed = cli("--store", store, "--replay", session_id)
     assert replayed.returncode == 0, replayed.stderr
     assert replayed.stdout == first.stdout
@@ -178,3 +178,38 @@ async def test_claude_adapter_against_the_fake_server() -> None:
     assert request.json["messages"] == [{"role": "user", "content": "Hi"}]
     assert request.has_api_key("sk-ant-test-0123456789abcdefghijklmnop")
     assert b"sk-ant-test" not in done.stdout + done.stderr
+
+
+def test_continue_a_stored_session_and_list_it(tmp_path: Path) -> None:
+    store = f"sqlite:{tmp_path / 'sessions.db'}"
+    first = cli("--adapter", "mock", "--store", store, "Plan it")
+    assert first.returncode == 0, first.stderr
+    [line] = cli("--store", store, "--list-sessions").stdout.splitlines()
+    session_id = line.split()[0]
+    again = cli("--adapter", "mock", "--store", store, "--continue", session_id, "Now do it")
+    assert again.returncode == 0, again.stderr
+    [line] = cli("--store", store, "--list-sessions").stdout.splitlines()
+    assert line.split()[:6] == [session_id, "completed", "2", "runs", "last:", "completed"]
+    replayed = cli("--store", store, "--replay", session_id)
+    assert replayed.returncode == 0, replayed.stderr
+    # Both runs, one session.
+    assert replayed.stdout.count("Mock response") == 2 * first.stdout.count("Mock response") > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--continue", "ses_x", "Hi"], "--continue needs a persistent --store"),
+        (["--store", "sqlite:DB", "--continue", "ses_nope", "Hi"], "Session not found: ses_nope"),
+        (["--store", "sqlite:DB", "--list-sessions", "--continue", "ses_x"], "--continue does"),
+        (["--follow", "Hi"], "--follow goes with --replay"),
+    ],
+)
+def test_conversation_flags_misused_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    db = tmp_path / "sessions.db"
+    assert cli("--adapter", "mock", "--store", f"sqlite:{db}", "Hello").returncode == 0
+    args = [a.replace("DB", str(db)) for a in args]
+    done = cli("--adapter", "mock", *args) if "--list-sessions" not in args else cli(*args)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert message in line

@@ -89,7 +89,7 @@ USAGE: list[tuple[tuple[str, ...], Callable[[Path], None], str]] = [
     (
         ("--adapter", "mock", "--store", "redis:x", "Hi"),
         _nothing,
-        "--store must be 'memory' or 'sqlite:PATH', not 'redis:x'",
+        "--store must be 'memory', 'sqlite:PATH' or 'postgres:DSN', not 'redis'",
     ),
     (
         ("--adapter", "mock", "--idle-timeout", "-1", "Hi"),
@@ -278,8 +278,8 @@ def test_list_and_replay_read_a_store_they_did_not_write(tmp_path: Path) -> None
     listed = cli("--store", "sqlite:s.db", "--list-sessions", cwd=tmp_path)
     assert (listed.returncode, listed.stderr) == (0, "")
     [line] = listed.stdout.splitlines()
-    session_id, status, agent = line.split()[:3]
-    assert (status, agent) == ("completed", "mock")
+    session_id, status, runs, _, _, last, agent = line.split()[:7]
+    assert (status, runs, last, agent) == ("completed", "1", "completed", "mock")
     replayed = cli("--store", "sqlite:s.db", "--replay", session_id, cwd=tmp_path)
     assert (replayed.returncode, replayed.stderr) == (0, "")
     assert replayed.stdout.endswith("6 events, 0 tools\n")

@@ -36,6 +36,7 @@ from ._cli_checks import (
     check_output_path,
     check_store_path,
     cli_words,
+    postgres_dsn,
     sqlite_path,
 )
 from ._cli_terminal import TerminalSink
@@ -47,7 +48,8 @@ from ._recovery import find_interrupted_runs
 from ._replay import replay_session
 from ._taskscope import TaskScope
 from .rendering import RenderingError
-from .stores import InMemorySessionStore, SQLiteSessionStore
+from .stores import InMemorySessionStore, PostgresSessionStore, SQLiteSessionStore
+from .stores._postgres import describe_dsn
 
 __all__ = ["main"]
 
@@ -103,10 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--jsonl", metavar="PATH", help="also write every event to PATH as JSON lines")
     store = parser.add_argument_group("store")
     store.add_argument(
-        "--store", metavar="memory|sqlite:PATH", help="where sessions are kept (default: memory)"
+        "--store",
+        metavar="memory|sqlite:PATH|postgres:DSN",
+        help="where sessions are kept (default: memory; postgres:DSN also from "
+        "TRIO_STREAM_SESSION_DSN with --store postgres)",
     )
     store.add_argument("--list-sessions", action="store_true", help="list stored sessions and exit")
     store.add_argument("--replay", metavar="SESSION_ID", help="render a stored session and exit")
+    store.add_argument(
+        "--follow", action="store_true", help="with --replay: keep showing new events (Ctrl-C ends)"
+    )
+    store.add_argument(
+        "--continue",
+        dest="continue_session",
+        metavar="SESSION_ID",
+        help="add this run to a stored session (needs a persistent --store)",
+    )
     return parser
 
 
@@ -216,14 +230,22 @@ async def _open_outputs(
 
 
 async def _open_store(stack: AsyncExitStack, args: argparse.Namespace, mode: Mode) -> SessionStore:
-    path = sqlite_path(args.store)
-    if path is None:
-        return await stack.enter_async_context(InMemorySessionStore())
+    dsn = postgres_dsn(args.store)
+    path = None if dsn is not None else sqlite_path(args.store)
+    store: SessionStore
     try:
-        store = SQLiteSessionStore(path, read_only=mode != "run")
+        if dsn is not None:
+            store = PostgresSessionStore(dsn)
+            where = f"--store postgres:{describe_dsn(dsn)}"
+        elif path is not None:
+            store = SQLiteSessionStore(path, read_only=mode != "run")
+            where = f"--store {args.store}"
+        else:
+            return await stack.enter_async_context(InMemorySessionStore())
         return await stack.enter_async_context(store)
-    except SessionError as exc:
-        raise UsageError(f"--store {args.store}: {cli_words(exc.message)}") from None
+    except (SessionError, ImportError, ValueError) as exc:
+        message = exc.message if isinstance(exc, SessionError) else str(exc)
+        raise UsageError(f"{where if path or dsn else '--store'}: {cli_words(message)}") from None
 
 
 async def _render(
@@ -249,7 +271,13 @@ async def _list_sessions(store: SessionStore, stdout: TextIO) -> int:
     for session in await store.list_sessions():
         status = "interrupted" if session.id in interrupted else session.status.value
         created = session.created_at.isoformat(timespec="seconds")
-        stdout.write(f"{session.id}  {status:<11}  {session.agent_id}  {created}\n")
+        runs = await store.list_runs(session.id)
+        last = runs[-1].status.value if runs else "-"
+        count = f"{len(runs)} run{'' if len(runs) == 1 else 's'}"
+        stdout.write(
+            f"{session.id}  {status:<11}  {count:<7}  last: {last:<9}  "
+            f"{session.agent_id}  {created}\n"
+        )
     return EXIT_OK
 
 
@@ -264,7 +292,7 @@ async def _stored(args: argparse.Namespace, mode: Mode, terminal: TerminalSink) 
         except SessionError as exc:
             raise UsageError(cli_words(exc.message)) from None
         sinks = await _open_outputs(stack, args, terminal)
-        stream = replay_session(store, args.replay, type=REPLAYED_TYPES)
+        stream = replay_session(store, args.replay, type=REPLAYED_TYPES, follow=args.follow)
         summary = await _render(args, stream, terminal, sinks)
     return EXIT_RUN_FAILED if summary.errors else EXIT_OK
 
@@ -279,11 +307,17 @@ async def _run(args: argparse.Namespace, prompt: str, terminal: TerminalSink) ->
         except SessionError as exc:
             raise UsageError(cli_words(exc.message)) from None
         store = await _open_store(stack, args, "run")
+        if args.continue_session is not None:
+            try:
+                await store.get_session(args.continue_session)
+            except SessionError as exc:
+                raise UsageError(f"--continue: {cli_words(exc.message)}") from None
         sinks = await _open_outputs(stack, args, terminal)
         async with open_stream_session(
             adapter=adapter,
             input={"messages": [{"role": "user", "content": prompt}]},
             store=store,
+            session_id=args.continue_session,
             idle_timeout=args.idle_timeout or math.inf,
             run_opts=None if args.timeout is None else {"adapter_opts": {"timeout": args.timeout}},
         ) as stream:
@@ -297,9 +331,13 @@ def _prepare(args: argparse.Namespace, stdin: TextIO) -> tuple[Mode, str]:
     for name, value in DEFAULTS.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    path = sqlite_path(args.store)
+    if args.store == "postgres":
+        args.store = f"postgres:{os.environ.get('TRIO_STREAM_SESSION_DSN', '')}"
+    path = None if postgres_dsn(args.store) is not None else sqlite_path(args.store)
     if path is not None:
         check_store_path(args.store, path, mode)
+    if args.continue_session is not None and args.store == "memory":
+        raise UsageError("--continue needs a persistent --store (sqlite:PATH or postgres:DSN)")
     if args.jsonl:
         check_output_path(Path(args.jsonl))
     if mode != "run":

@@ -23,6 +23,7 @@ __all__ = [
     "check_output_path",
     "check_store_path",
     "cli_words",
+    "postgres_dsn",
     "sqlite_path",
 ]
 
@@ -45,6 +46,7 @@ _RUN_FLAGS: Final = (
     "mock_mode",
     "idle_timeout",
     "timeout",
+    "continue_session",
 )
 #: Flags that only shape rendered output.
 _OUTPUT_FLAGS: Final = ("renderer", "jsonl", "no_color")
@@ -70,7 +72,7 @@ class UsageError(Exception):
 
 
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return "--continue" if name == "continue_session" else "--" + name.replace("_", "-")
 
 
 def _given(args: argparse.Namespace, name: str) -> bool:
@@ -98,11 +100,15 @@ def check_combinations(args: argparse.Namespace) -> Mode:
                     f"{_flag(name)} does nothing with --adapter {adapter} "
                     f"(it is for --adapter {wanted})"
                 )
+        if args.follow:
+            raise UsageError("--follow goes with --replay SESSION_ID")
         return "run"
     mode: Mode = "list" if args.list_sessions else "replay"
     action = "--list-sessions" if mode == "list" else "--replay"
     if args.prompt is not None:
         raise UsageError(f"{action} takes no prompt (got {args.prompt!r})")
+    if args.follow and mode != "replay":
+        raise UsageError("--follow does nothing with --list-sessions")
     ignored = _RUN_FLAGS + (_OUTPUT_FLAGS if mode == "list" else ())
     for name in ignored:
         if _given(args, name):
@@ -118,7 +124,20 @@ def sqlite_path(store: str) -> Path | None:
         return None
     if store.startswith("sqlite:") and len(store) > len("sqlite:"):
         return Path(store.removeprefix("sqlite:"))
-    raise UsageError(f"--store must be 'memory' or 'sqlite:PATH', not {store!r}")
+    raise UsageError(
+        f"--store must be 'memory', 'sqlite:PATH' or 'postgres:DSN', not {store.split(':')[0]!r}"
+    )
+
+
+def postgres_dsn(store: str) -> str | None:
+    """The DSN of ``--store postgres:DSN`` (never echoed: it may hold a password);
+    None for another store."""
+    if not store.startswith("postgres:"):
+        return None
+    dsn = store.removeprefix("postgres:")
+    if not dsn:
+        raise UsageError("--store postgres needs a DSN: postgres:DSN or TRIO_STREAM_SESSION_DSN")
+    return dsn
 
 
 def _check_writable(flag: str, path: Path) -> None:
