@@ -213,3 +213,38 @@ def test_conversation_flags_misused_exit_2(tmp_path: Path, args: list[str], mess
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.splitlines()
     assert message in line
+
+
+def test_replay_follow_tails_a_session_another_process_writes(tmp_path: Path) -> None:
+    store = f"sqlite:{tmp_path / 'sessions.db'}"
+    first = cli("--adapter", "mock", "--store", store, "Plan it")
+    assert first.returncode == 0, first.stderr
+    [line] = cli("--store", store, "--list-sessions").stdout.splitlines()
+    session_id = line.split()[0]
+    per_run = first.stdout.count("Mock response")
+    argv = ["--store", store, "--replay", session_id, "--follow"]
+    with subprocess.Popen(
+        [sys.executable, "-m", "trio_stream_session", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+    ) as tail:
+        try:
+            assert tail.stdout is not None
+            seen = b""
+
+            def read_until(count: int) -> None:
+                nonlocal seen
+                while seen.count(b"Mock response") < count:
+                    chunk = os.read(tail.stdout.fileno(), 4096)  # type: ignore[union-attr]
+                    assert chunk, (seen, tail.stderr.read())  # type: ignore[union-attr]
+                    seen += chunk
+
+            read_until(per_run)  # the stored run, shown first
+            again = cli("--adapter", "mock", "--store", store, "--continue", session_id, "More")
+            assert again.returncode == 0, again.stderr
+            read_until(2 * per_run)  # the new run, as another process writes it
+            tail.send_signal(signal.SIGINT)
+            assert tail.wait(timeout=30) == 130
+        finally:
+            tail.kill()
