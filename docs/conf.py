@@ -30,7 +30,7 @@ extensions = [
     "short_names",
 ]
 
-exclude_patterns = ["_build", "_generated/*.rst"]
+exclude_patterns = ["_build"]
 nitpicky = True
 default_role = "py:obj"
 add_module_names = False

@@ -55,3 +55,23 @@ async def test_answer_with_claude_against_a_fake_api() -> None:
             assert await answer(adapter, "Hi") == "Hello there!"
     [request] = server.requests  # what the model was sent
     assert request.json["messages"] == [{"role": "user", "content": "Hi"}]
+
+
+async def get_weather(city: str) -> str:
+    """Current weather for a city."""
+    await trio.lowlevel.checkpoint()
+    return f"Sunny in {city}"
+
+
+async def test_an_agent_uses_its_tool() -> None:
+    async with FakeAnthropicServer() as server:
+        server.script(  # the model's two turns: a tool call, then the answer
+            FakeResponse.tool_use("get_weather", {"city": "Paris"}, tool_id="toolu_1"),
+            FakeResponse.text("It is sunny."),
+        )
+        adapter = ClaudeAdapter(base_url=server.url, api_key="sk-ant-test", tools=[get_weather])
+        async with adapter:
+            assert await answer(adapter, "Weather in Paris?") == "It is sunny."
+    second = server.requests[1].messages  # what the model saw on its second turn
+    assert second[-1]["content"][0]["tool_use_id"] == "toolu_1"
+    assert second[-1]["content"][0]["content"] == "Sunny in Paris"
