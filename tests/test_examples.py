@@ -140,3 +140,41 @@ def test_readme_test_command_is_the_one_ci_runs() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     [command] = [line for line in ci.splitlines() if "pytest" in line and "pip install" in line]
     assert f"    {command}\n" in (ROOT / "README.rst").read_text(encoding="utf-8")
+
+
+_CONSOLE = re.compile(r"^\.\. code-block:: console\n\n((?:    .*\n|\n)+)", re.M)
+
+
+def _offline_commands() -> list[tuple[str, str, list[str]]]:
+    """(page, command, the output shown) for each ``trio-stream-session`` command
+    in the docs and the README that runs offline with no server."""
+    found = []
+    for page in [*_pages(), ROOT / "README.rst"]:
+        for block in _CONSOLE.findall(page.read_text(encoding="utf-8")):
+            lines = [line.removeprefix("    ") for line in block.rstrip().splitlines()]
+            for index, line in enumerate(lines):
+                offline = "--adapter mock" in line and "postgres" not in line  # no server here
+                if line.startswith("$ trio-stream-session") and offline:
+                    shown = []
+                    for after in lines[index + 1 :]:
+                        if after.startswith("$"):
+                            break
+                        shown.append(after)
+                    found.append((page.name, line.removeprefix("$ "), shown))
+    return found
+
+
+@pytest.mark.parametrize(("page", "command", "shown"), _offline_commands())
+def test_docs_command_line_examples_run(
+    page: str, command: str, shown: list[str], tmp_path: Path
+) -> None:
+    import shlex
+
+    argv = [sys.executable, "-m", "trio_stream_session", *shlex.split(command, comments=True)[1:]]
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    done = subprocess.run(
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    if shown:
+        assert done.stdout.splitlines() == shown
