@@ -48,7 +48,7 @@ from ._recovery import find_interrupted_runs
 from ._replay import replay_session
 from ._taskscope import TaskScope
 from .rendering import RenderingError
-from .stores import InMemorySessionStore, PostgresSessionStore, SQLiteSessionStore
+from .stores import store_from_name
 from .stores._postgres import describe_dsn
 
 __all__ = ["main"]
@@ -231,21 +231,13 @@ async def _open_outputs(
 
 async def _open_store(stack: AsyncExitStack, args: argparse.Namespace, mode: Mode) -> SessionStore:
     dsn = postgres_dsn(args.store)
-    path = None if dsn is not None else sqlite_path(args.store)
-    store: SessionStore
+    where = f"--store postgres:{describe_dsn(dsn)}" if dsn is not None else f"--store {args.store}"
     try:
-        if dsn is not None:
-            store = PostgresSessionStore(dsn)
-            where = f"--store postgres:{describe_dsn(dsn)}"
-        elif path is not None:
-            store = SQLiteSessionStore(path, read_only=mode != "run")
-            where = f"--store {args.store}"
-        else:
-            return await stack.enter_async_context(InMemorySessionStore())
+        store = store_from_name(args.store, read_only=mode != "run")
         return await stack.enter_async_context(store)
     except (SessionError, ImportError, ValueError) as exc:
         message = exc.message if isinstance(exc, SessionError) else str(exc)
-        raise UsageError(f"{where if path or dsn else '--store'}: {cli_words(message)}") from None
+        raise UsageError(f"{where}: {cli_words(message)}") from None
 
 
 async def _render(

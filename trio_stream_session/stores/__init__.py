@@ -2,6 +2,7 @@
 
 from ._appender import AppendEventAppender as AppendEventAppender
 from ._memory import InMemorySessionStore as InMemorySessionStore
+from ._named import store_from_name as store_from_name
 from ._postgres import PostgresSessionStore as PostgresSessionStore
 from ._sqlite import SQLiteSessionStore as SQLiteSessionStore
 
@@ -10,4 +11,5 @@ __all__ = [
     "InMemorySessionStore",
     "PostgresSessionStore",
     "SQLiteSessionStore",
+    "store_from_name",
 ]
