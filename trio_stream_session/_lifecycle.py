@@ -33,7 +33,7 @@ from ._models import (
     negotiate_capabilities,
     run_owner,
 )
-from ._normalize import OBSERVED_TYPES, normalize
+from ._normalize import normalize
 from ._options import EXECUTE_GRACE, RunOptions, execute_timeout
 from ._outcome import RECORD_TIMEOUT, RunRecorder
 from ._ports import ProviderAdapter, SessionStore
@@ -45,6 +45,10 @@ __all__ = ["RECORD_TIMEOUT", "RunLifecycle", "RunResult"]
 
 logger = logging.getLogger("trio_stream_session")
 _cancel_shielded_checkpoint: Final = trio.lowlevel.cancel_shielded_checkpoint
+# Compared by identity on the per-event path (hashing an enum member calls Python code).
+_RUN_STARTED: Final = EventType.RUN_STARTED
+_RUN_COMPLETED: Final = EventType.RUN_COMPLETED
+_RUN_CANCELLED: Final = EventType.RUN_CANCELLED
 
 
 def adapter_name(adapter: object) -> str:
@@ -113,7 +117,7 @@ class RunLifecycle(RunRecorder):
         append = self._run_append
         if append is None:
             raise RuntimeError("emit() called outside the adapter's execute()")
-        if event_type is EventType.RUN_CANCELLED:
+        if event_type is _RUN_CANCELLED:
             # cancel_run may have recorded it already: one run_cancelled per run.
             earlier = await self._earlier(event_type)
             if earlier:
@@ -122,7 +126,7 @@ class RunLifecycle(RunRecorder):
             stored = await append(event_type, timestamp, data, metadata)
         except Exception as exc:
             raise self._abort_for_storage(exc, event_type) from exc
-        if event_type in OBSERVED_TYPES:
+        if event_type is _RUN_STARTED or event_type is _RUN_COMPLETED:
             self._observe(event_type, data)
         if self.event_callback is not None:
             result = self.event_callback(stored)

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from ._events import _BY_VALUE, _SHAPES, EventType, shape_warnings, utc_now
 
-__all__ = ["OBSERVED_TYPES", "normalize"]
+__all__ = ["normalize"]
 
 #: Event types whose data is scanned for secrets before it is stored.
 _REDACTED_TYPES: Final = frozenset(
@@ -31,8 +31,6 @@ _REDACTED_TYPES: Final = frozenset(
         EventType.POLICY_VIOLATION,
     }
 )
-#: Event types the run notes for its result (see ``RunLifecycle``).
-OBSERVED_TYPES: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_COMPLETED})
 #: Per event type: (shape rules, redact its data?), in one lookup.
 _PLANS: Final = {t: (_SHAPES.get(t, ()), t in _REDACTED_TYPES) for t in EventType}
 _now: Final = datetime.now

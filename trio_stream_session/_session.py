@@ -88,7 +88,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
         self._lifecycle: RunLifecycle | None = None
         self._provider: str | None = None
         self._delivered = 0
-        self._idle_push_at = math.inf  # see _idle_progress
+        self._idle_push_at = math.inf  # see _push_idle_deadline
         self.result: RunResult | None = None
         """The :class:`RunResult` once the run has succeeded, else None."""
         self.meta: Mapping[str, Any] = {"adapter": adapter.meta, "store": store.meta}
@@ -293,7 +293,9 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             pass  # the consumer has closed the stream: nothing left to hand over
         else:
             self._delivered += 1
-            self._idle_progress()
+            now = _current_time()
+            if now >= self._idle_push_at:
+                self._push_idle_deadline(now)
         return None if self._user_callback is None else self._call_user(event)
 
     async def _hand_over_blocking(self, event: Event) -> None:
@@ -311,8 +313,7 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
             self._delivered += 1
         finally:
             if math.isfinite(idle_deadline) and not self._closing:
-                self._idle_push_at = -math.inf
-                self._idle_progress()
+                self._push_idle_deadline(_current_time())
         pending = None if self._user_callback is None else self._call_user(event)
         if pending is not None:
             await pending
@@ -344,16 +345,15 @@ class StreamSession(trio.abc.ReceiveChannel[Event]):
 
     # -- idle timeout --------------------------------------------------------------------
 
-    def _idle_progress(self) -> None:
+    def _push_idle_deadline(self, now: float) -> None:
         """The producer made progress: move the idle deadline, lazily.
 
         The run's cancel scope has the idle deadline. It is moved at most once
-        per eighth of the timeout, to ``now + 9/8 * timeout``: the stream times
-        out between ``idle_timeout`` and ``1.125 * idle_timeout`` after the last
+        per eighth of the timeout (``_hand_over`` compares the clock with
+        ``_idle_push_at``), to ``now + 9/8 * timeout``: the stream times out
+        between ``idle_timeout`` and ``1.125 * idle_timeout`` after the last
         event, never early, for one clock read per event.
         """
-        now = _current_time()
-        if now >= self._idle_push_at:
-            slack = self._idle_timeout / 8
-            self._run_scope.deadline = now + self._idle_timeout + slack
-            self._idle_push_at = now + slack
+        slack = self._idle_timeout / 8
+        self._run_scope.deadline = now + self._idle_timeout + slack
+        self._idle_push_at = now + slack
