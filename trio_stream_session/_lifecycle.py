@@ -198,17 +198,17 @@ class RunLifecycle(RunRecorder):
         try:
             return await self._execute()
         except SessionError as error:
-            with trio.CancelScope(shield=True), trio.move_on_after(RECORD_TIMEOUT):
+            with trio.move_on_after(RECORD_TIMEOUT, shield=True):
                 await self._record_failure(error)
             raise
         except Exception as exc:
-            with trio.CancelScope(shield=True), trio.move_on_after(RECORD_TIMEOUT):
+            with trio.move_on_after(RECORD_TIMEOUT, shield=True):
                 await self._record_failure(
                     SessionError("internal_error", f"{type(exc).__name__}: {exc}")
                 )
             raise
         except BaseException:
-            with trio.CancelScope(shield=True), trio.move_on_after(RECORD_TIMEOUT):
+            with trio.move_on_after(RECORD_TIMEOUT, shield=True):
                 await self._record_interruption()
             raise
 

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from typing import Any, Unpack
 
 from ._errors import SessionError
-from ._events import EventType, utc_now
+from ._events import EventType
 from ._input import check_input
 from ._lifecycle import RECORD_TIMEOUT, RunLifecycle, RunResult, adapter_name
 from ._models import RunStatus
 from ._options import RunOptions, check_run_options
+from ._outcome import append_run_event_once
 from ._ports import ProviderAdapter, SessionStore, is_session_store
 
 __all__ = ["RECORD_TIMEOUT", "RunResult", "cancel_run", "run_once"]
@@ -76,8 +77,8 @@ async def cancel_run(store: SessionStore, adapter: ProviderAdapter, run_id: str)
         return run_id
     run = run.with_status(RunStatus.CANCELLED)
     await store.save_run(run)
-    earlier = await store.get_events(run.session_id, run_id=run.id, type=EventType.RUN_CANCELLED)
-    if not earlier:  # the adapter's cancel() may have reported it
-        append = store.appender(run.session_id, run.id, provider=adapter_name(adapter))
-        await append(EventType.RUN_CANCELLED, utc_now(), {"reason": "cancelled"}, {})
+    append = store.appender(run.session_id, run.id, provider=adapter_name(adapter))
+    await append_run_event_once(
+        store, append, run, EventType.RUN_CANCELLED, {"reason": "cancelled"}
+    )
     return run_id

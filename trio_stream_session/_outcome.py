@@ -21,7 +21,7 @@ from ._models import Run, RunStatus, Session, SessionStatus
 from ._ports import EventAppender, SessionStore
 from ._provider_error import error_payload
 
-__all__ = ["RECORD_TIMEOUT", "RunRecorder"]
+__all__ = ["RECORD_TIMEOUT", "RunRecorder", "append_run_event_once"]
 
 logger = logging.getLogger("trio_stream_session")
 
@@ -38,6 +38,20 @@ _INTERRUPTION: Final = {
     ),
     RunStatus.TIMEOUT: (EventType.RUN_TIMEOUT, SessionStatus.FAILED, EventType.SESSION_FAILED),
 }
+
+
+async def append_run_event_once(
+    store: SessionStore,
+    append: EventAppender,
+    run: Run,
+    type: EventType,
+    data: Mapping[str, Any],
+) -> None:
+    """Append a *type* event of *run* through *append*, unless the run already
+    has one: the adapter, ``cancel_run``, the run's own cleanup and a recovery
+    (in any process) may each report how the run ended."""
+    if not await store.get_events(run.session_id, run_id=run.id, type=type):
+        await append(type, utc_now(), data, {})
 
 
 class RunRecorder:
@@ -149,11 +163,9 @@ class RunRecorder:
         return RunStatus.CANCELLED
 
     async def _append_once(self, type: EventType, data: Mapping[str, Any]) -> None:
-        """Append a run event unless the run already has one of its type: the
-        adapter, ``cancel_run`` and the run's own cleanup may each report a
-        cancellation."""
-        if not await self._earlier(type):
-            await self._append(type, data, run=True)
+        """Append a run event unless the run already has one of its type."""
+        assert self.run is not None and self._run_append is not None
+        await append_run_event_once(self.store, self._run_append, self.run, type, data)
 
     async def _earlier(self, type: EventType) -> list[Event]:
         """This run's stored events of *type*."""

@@ -32,9 +32,9 @@ import trio
 
 from ._errors import ErrorCode, SessionError
 from ._events import Event, EventType, utc_now
-from ._manager import RECORD_TIMEOUT
 from ._models import Run, RunStatus, Session, SessionStatus, run_owner
 from ._options import _seconds
+from ._outcome import RECORD_TIMEOUT, append_run_event_once
 from ._ports import SessionStore, is_session_store
 from ._provider_error import error_payload
 
@@ -193,17 +193,8 @@ async def _record(store: SessionStore, run: Run, error: SessionError) -> Run:
     session = await store.get_session(run.session_id)
     provider = run.provider or _text(session.metadata.get("provider"))
     # Another recovery (another process) may have closed it a moment ago.
-    earlier = await store.get_events(run.session_id, run_id=run.id, type=EventType.RUN_FAILED)
-    if not earlier:
-        await store.append_event(
-            Event(
-                type=EventType.RUN_FAILED,
-                session_id=run.session_id,
-                run_id=run.id,
-                provider=provider,
-                data=payload,
-            )
-        )
+    append = store.appender(run.session_id, run.id, provider=provider)
+    await append_run_event_once(store, append, failed, EventType.RUN_FAILED, payload)
     await _fail_session(store, session, provider, payload)
     return failed
 
